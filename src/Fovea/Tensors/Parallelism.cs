@@ -1,0 +1,49 @@
+namespace Fovea;
+
+/// <summary>
+/// How many cores Fovea's kernels use, and the one way they split work: into <see cref="Threads"/>
+/// contiguous chunks whose boundaries depend only on the work size and the thread count. That is
+/// what makes results bitwise reproducible for a given seed and thread count.
+/// </summary>
+public static class Parallelism
+{
+    private static int _threads = Environment.ProcessorCount;
+
+    /// <summary>Threads used by kernels (default: all cores).</summary>
+    public static int Threads
+    {
+        get => _threads;
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), $"Threads must be at least 1. Received: {value}");
+            _threads = value;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) in at most
+    /// <see cref="Threads"/> contiguous chunks; chunks are skipped below <paramref name="minPerChunk"/> items.
+    /// </summary>
+    public static void For(int count, Action<int, int> body, int minPerChunk = 1)
+    {
+        int chunks = ChunkCount(count, minPerChunk);
+        if (chunks <= 1)
+        {
+            if (count > 0) body(0, count);
+            return;
+        }
+        System.Threading.Tasks.Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
+        {
+            var (start, end) = Chunk(count, chunks, c);
+            body(start, end);
+        });
+    }
+
+    /// <summary>How many chunks <see cref="For"/> splits <paramref name="count"/> items into.</summary>
+    public static int ChunkCount(int count, int minPerChunk = 1) =>
+        Math.Max(1, Math.Min(Threads, count / Math.Max(1, minPerChunk)));
+
+    /// <summary>The [start, end) range of chunk <paramref name="index"/> of <paramref name="chunks"/>.</summary>
+    public static (int Start, int End) Chunk(int count, int chunks, int index) =>
+        ((int)((long)count * index / chunks), (int)((long)count * (index + 1) / chunks));
+}
