@@ -3,7 +3,8 @@ namespace Fovea;
 /// <summary>An immutable tensor shape. Prints as PyTorch's sizes do: <c>[64, 1, 28, 28]</c>.</summary>
 public readonly struct TensorShape : IEquatable<TensorShape>
 {
-    private readonly int[]? _dims;
+    private readonly int[]? _dims;   // null only in default(TensorShape), which is the scalar shape []
+    private readonly int _length;
 
     public TensorShape(params int[] dims)
     {
@@ -16,13 +17,13 @@ public readonly struct TensorShape : IEquatable<TensorShape>
             if (length > Array.MaxLength) throw new ArgumentException($"Shape {Format(dims)} has more than {Array.MaxLength} elements.");
         }
         _dims = (int[])dims.Clone();
-        Length = (int)length;
+        _length = (int)length;
     }
 
     private int[] Dims => _dims ?? [];
 
     /// <summary>Number of elements (the product of the dimensions; 1 for a scalar).</summary>
-    public int Length { get; }
+    public int Length => _dims is null ? 1 : _length;
 
     public int Rank => Dims.Length;
 
