@@ -1,18 +1,129 @@
+using System.Runtime.Intrinsics;
+using System.Numerics.Tensors;
+
 namespace Fovea.Kernels;
+
+/// <summary>Which micro-kernel the GEMM runs: chosen at start-up from the hardware, overridable in tests.</summary>
+public enum GemmKernel { Vector512, Vector256, Vector128 }
 
 /// <summary>
 /// Single-precision GEMM: C = alpha·op(A)·op(B) + beta·C, row-major, with leading dimensions.
-/// op(A) is M×K, op(B) is K×N. Transposed operands are read in place (no copy by the caller).
+/// op(A) is M×K, op(B) is K×N; transposed operands are read in place by the packing.
+/// Blocked as BLIS/MLAS do: KC×NC panels of B and MC×KC blocks of A are packed, then a
+/// register-blocked micro-kernel sweeps the tiles. Each element of C is summed over k in the same
+/// order whatever the thread count, so results are bitwise reproducible.
 /// </summary>
-public static class Gemm
+public static unsafe class Gemm
 {
-    /// <summary>Row-major SGEMM. <paramref name="beta"/> = 0 overwrites C (NaNs in C are ignored, as BLAS does).</summary>
+    private const int KC = 256, MC = 96, NC = 2048;
+    /// <summary>Rows of C per micro-tile (all kernels); columns are two vectors wide, at most 32.</summary>
+    internal const int TileRows = 6, MaxTileCols = 32;
+
+    /// <summary>The widest micro-kernel the hardware accelerates.</summary>
+    public static GemmKernel DefaultKernel { get; } =
+        Vector512.IsHardwareAccelerated ? GemmKernel.Vector512 :
+        Vector256.IsHardwareAccelerated ? GemmKernel.Vector256 : GemmKernel.Vector128;
+
+    /// <summary>Row-major SGEMM. <paramref name="beta"/> = 0 overwrites C (whatever it held, NaN included).</summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) =>
+        Sgemm(DefaultKernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>SGEMM with an explicit micro-kernel (tests run all three).</summary>
+    public static void Sgemm(GemmKernel kernel, bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
-        GemmReference.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (m == 0 || n == 0) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = c.Slice(i * ldc, n);
+            if (beta == 0f) row.Clear();
+            else if (beta != 1f) TensorPrimitives.Multiply(row, beta, row);
+        }
+        if (k == 0 || alpha == 0f) return;
+
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var job = new Job(transA, transB, k, alpha, pa, lda, pb, ldb, pc, ldc);
+            // Split whichever of M and N is larger across threads; tiny products stay on one thread.
+            long flops = (long)m * n * k;
+            int threads = flops < 1 << 18 ? 1 : Parallelism.Threads;
+            bool splitM = m >= n;
+            int unit = splitM ? TileRows : MaxTileCols;
+            int units = ((splitM ? m : n) + unit - 1) / unit;
+            int chunks = Math.Max(1, Math.Min(threads, units));
+            // Chunks are whole tiles, so every element is summed by the same code in the same order.
+            Parallelism.For(chunks, (c0, c1) =>
+            {
+                for (int ci = c0; ci < c1; ci++)
+                {
+                    var (u0, u1) = Parallelism.Chunk(units, chunks, ci);
+                    if (splitM) job.Run(kernel, u0 * unit, Math.Min(m, u1 * unit), 0, n);
+                    else job.Run(kernel, 0, m, u0 * unit, Math.Min(n, u1 * unit));
+                }
+            });
+        }
     }
+
+    private readonly struct Job(bool transA, bool transB, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        public void Run(GemmKernel kernel, int i0, int i1, int j0, int j1)
+        {
+            switch (kernel)
+            {
+                case GemmKernel.Vector512: Run<Vector512<float>, V512>(i0, i1, j0, j1); break;
+                case GemmKernel.Vector256: Run<Vector256<float>, V256>(i0, i1, j0, j1); break;
+                default: Run<Vector128<float>, V128>(i0, i1, j0, j1); break;
+            }
+        }
+
+        private void Run<TVec, TOps>(int i0, int i1, int j0, int j1) where TVec : struct where TOps : struct, IVectorOps<TVec>
+        {
+            const int mr = GemmMicroKernel<TVec, TOps>.Rows;
+            int nr = GemmMicroKernel<TVec, TOps>.Cols;
+            int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr)), kcMax = Math.Min(KC, k);
+            float[] bufA = TensorPool.Rent(RoundUp(MC, mr) * kcMax), bufB = TensorPool.Rent(ncMax * kcMax);
+            try
+            {
+                fixed (float* packA = bufA, packB = bufB)
+                {
+                    for (int jc = j0; jc < j1; jc += NC)
+                    {
+                        int nc = Math.Min(NC, j1 - jc);
+                        for (int pc = 0; pc < k; pc += KC)
+                        {
+                            int kc = Math.Min(KC, k - pc);
+                            GemmPacking.PackB(b, ldb, transB, pc, kc, jc, nc, nr, packB);
+                            for (int ic = i0; ic < i1; ic += MC)
+                            {
+                                int mc = Math.Min(MC, i1 - ic);
+                                GemmPacking.PackA(a, lda, transA, ic, mc, pc, kc, mr, packA);
+                                for (int jr = 0; jr < nc; jr += nr)
+                                {
+                                    int cols = Math.Min(nr, nc - jr);
+                                    for (int ir = 0; ir < mc; ir += mr)
+                                    {
+                                        int rows = Math.Min(mr, mc - ir);
+                                        float* ap = packA + ir * kc, bp = packB + jr * kc, cp = c + (long)(ic + ir) * ldc + jc + jr;
+                                        if (rows == mr && cols == nr) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha);
+                                        else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                TensorPool.Return(bufA);
+                TensorPool.Return(bufB);
+            }
+        }
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     internal static void Validate(bool transA, bool transB, int m, int n, int k, int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
     {
@@ -29,37 +140,5 @@ public static class Gemm
             if (ld < cols) throw new ArgumentException($"Sgemm: leading dimension of {name} ({ld}) is smaller than its {cols} columns.");
             if ((long)(rows - 1) * ld + cols > length) throw new ArgumentException($"Sgemm: {name} needs {(long)(rows - 1) * ld + cols} elements ({rows}×{cols}, ld {ld}). Received: {length}");
         }
-    }
-}
-
-/// <summary>A straightforward, vectorised-along-N GEMM; correct for every case, the baseline for the packed kernels.</summary>
-internal static class GemmReference
-{
-    public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
-    {
-        float[]? bT = null;
-        if (transB && n > 0 && k > 0)
-        {
-            // Make B row-major K×N so the inner loop runs along contiguous memory.
-            bT = TensorPool.Rent(k * n);
-            for (int p = 0; p < k; p++)
-                for (int j = 0; j < n; j++)
-                    bT[p * n + j] = b[j * ldb + p];
-        }
-        ReadOnlySpan<float> bRows = bT is null ? b : bT.AsSpan(0, k * n);
-        int ldbRows = bT is null ? ldb : n;
-        for (int i = 0; i < m; i++)
-        {
-            var ci = c.Slice(i * ldc, n);
-            if (beta == 0f) ci.Clear();
-            else if (beta != 1f) System.Numerics.Tensors.TensorPrimitives.Multiply(ci, beta, ci);
-            for (int p = 0; p < k; p++)
-            {
-                float aip = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(bRows.Slice(p * ldbRows, n), aip, ci, ci);
-            }
-        }
-        if (bT is not null) TensorPool.Return(bT);
     }
 }

@@ -9,6 +9,9 @@ public static class Parallelism
 {
     private static int _threads = Environment.ProcessorCount;
 
+    /// <summary>Set on worker threads inside <see cref="For"/>: nested loops then run inline instead of oversubscribing.</summary>
+    [ThreadStatic] private static bool _insideParallelRegion;
+
     /// <summary>Threads used by kernels (default: all cores).</summary>
     public static int Threads
     {
@@ -26,7 +29,7 @@ public static class Parallelism
     /// </summary>
     public static void For(int count, Action<int, int> body, int minPerChunk = 1)
     {
-        int chunks = ChunkCount(count, minPerChunk);
+        int chunks = _insideParallelRegion ? 1 : ChunkCount(count, minPerChunk);
         if (chunks <= 1)
         {
             if (count > 0) body(0, count);
@@ -35,7 +38,16 @@ public static class Parallelism
         System.Threading.Tasks.Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
         {
             var (start, end) = Chunk(count, chunks, c);
-            body(start, end);
+            bool outer = _insideParallelRegion;
+            _insideParallelRegion = true;
+            try
+            {
+                body(start, end);
+            }
+            finally
+            {
+                _insideParallelRegion = outer;
+            }
         });
     }
 

@@ -1,0 +1,45 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Fovea.Kernels;
+
+/// <summary>
+/// The few vector operations a micro-kernel needs, as static members of a struct, so one generic
+/// kernel compiles (the JIT specialises generics over structs) to Vector512, Vector256 or Vector128 code.
+/// </summary>
+internal interface IVectorOps<TVec> where TVec : struct
+{
+    static abstract int Width { get; }
+    static abstract unsafe TVec Load(float* p);
+    static abstract unsafe void Store(float* p, TVec v);
+    static abstract TVec Broadcast(float x);
+    /// <summary>a·b + c, fused where the hardware has FMA.</summary>
+    static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
+}
+
+internal readonly struct V512 : IVectorOps<Vector512<float>>
+{
+    public static int Width => 16;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector512<float> Load(float* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(float* p, Vector512<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float x) => Vector512.Create(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.MultiplyAddEstimate(a, b, c);
+}
+
+internal readonly struct V256 : IVectorOps<Vector256<float>>
+{
+    public static int Width => 8;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector256<float> Load(float* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(float* p, Vector256<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.MultiplyAddEstimate(a, b, c);
+}
+
+internal readonly struct V128 : IVectorOps<Vector128<float>>
+{
+    public static int Width => 4;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector128<float> Load(float* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(float* p, Vector128<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float x) => Vector128.Create(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.MultiplyAddEstimate(a, b, c);
+}

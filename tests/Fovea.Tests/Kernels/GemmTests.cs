@@ -1,0 +1,94 @@
+using Fovea;
+using Fovea.Kernels;
+using Fovea.Tests.Support;
+
+namespace Fovea.Tests.Kernels;
+
+public class GemmTests
+{
+    /// <summary>The naive twin: C = alpha·op(A)·op(B) + beta·C in double.</summary>
+    private static float[] Naive(bool ta, bool tb, int m, int n, int k, float alpha, float[] a, int lda, float[] b, int ldb, float beta, float[] c, int ldc)
+    {
+        var r = (float[])c.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = 0;
+                for (int p = 0; p < k; p++) s += (double)(ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                r[i * ldc + j] = (float)(alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j]));
+            }
+        return r;
+    }
+
+    private static float[] Random(int count, ulong seed)
+    {
+        var rng = new Rng(seed);
+        return Enumerable.Range(0, count).Select(_ => rng.NextFloat() * 2 - 1).ToArray();
+    }
+
+    public static TheoryData<GemmKernel, int, int, int, bool, bool> Shapes()
+    {
+        var data = new TheoryData<GemmKernel, int, int, int, bool, bool>();
+        int[][] shapes =
+        [
+            [1, 1, 1], [6, 32, 1], [5, 15, 7], [7, 17, 3], [13, 33, 29], [12, 64, 256], [11, 31, 257],
+            [97, 5, 255], [1, 100, 300], [100, 1, 300], [37, 70, 513], [200, 2100, 9],
+        ];
+        foreach (var kernel in Enum.GetValues<GemmKernel>())
+            foreach (var s in shapes)
+                foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+                    data.Add(kernel, s[0], s[1], s[2], ta, tb);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesTheNaiveLoopOnTileEdges(GemmKernel kernel, int m, int n, int k, bool ta, bool tb)
+    {
+        // Leading dimensions larger than the logical width catch stride mistakes.
+        int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
+        var a = Random((ta ? k : m) * lda, 1);
+        var b = Random((tb ? n : k) * ldb, 2);
+        var c = Random(m * ldc, 3);
+        var expected = Naive(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, c, ldc);
+        Gemm.Sgemm(kernel, ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, c, ldc);
+        TensorAssert.Close(expected, c, 1e-4, 1e-4 * Math.Sqrt(k), $"{kernel} {m}x{n}x{k} ta={ta} tb={tb}");
+    }
+
+    [Fact]
+    public void BetaZeroOverwritesNaNs()
+    {
+        var c = new float[] { float.NaN, float.NaN };
+        Gemm.Sgemm(false, false, 1, 2, 1, 1f, [2f], 1, [3f, 4f], 2, 0f, c, 2);
+        Assert.Equal([6f, 8f], c);
+    }
+
+    [Fact]
+    public void ResultsDoNotDependOnTheThreadCount()
+    {
+        int m = 300, n = 500, k = 700;
+        var a = Random(m * k, 4);
+        var b = Random(k * n, 5);
+        float[] Run(int threads)
+        {
+            int saved = Parallelism.Threads;
+            Parallelism.Threads = threads;
+            try
+            {
+                var c = new float[m * n];
+                Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+                return c;
+            }
+            finally { Parallelism.Threads = saved; }
+        }
+        Assert.Equal(Run(1), Run(2));
+        Assert.Equal(Run(2), Run(3));
+    }
+
+    [Fact]
+    public void TooShortOperandsAreRejectedWithTheirSizes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Sgemm(false, false, 2, 2, 2, 1f, new float[3], 2, new float[4], 2, 0f, new float[4], 2));
+        Assert.Contains("A needs 4", e.Message);
+    }
+}
