@@ -1,0 +1,165 @@
+using Fovea;
+using Fovea.Kernels;
+using Fovea.Tests.Support;
+
+namespace Fovea.Tests.Pooling;
+
+/// <summary>The pool kernels against the definitions written as plainly as possible, on odd shapes.</summary>
+public class PoolKernelTwinTests
+{
+    public static TheoryData<int, int, int, int, int, int, int, bool> Geometries => new()
+    {
+        // H, W, kernel, stride, padding, dilation, planes, ceil
+        { 7, 5, 3, 2, 1, 1, 3, false },
+        { 7, 5, 3, 2, 1, 1, 3, true },
+        { 11, 13, 2, 3, 1, 1, 2, true },
+        { 9, 9, 3, 1, 1, 2, 5, false },
+        { 5, 7, 3, 2, 1, 2, 1, true },
+        { 1, 9, 1, 1, 0, 1, 4, false },
+        { 2, 2, 2, 1, 1, 3, 1, false },  // some dilated windows see only padding
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void MaxPoolMatchesNaiveLoops(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
+    {
+        var g = PoolGeometry.Create("MaxPool2d", [1, planes, h, w], (k, k), (s, s), (p, p), (d, d), ceil);
+        var (x, dy) = Inputs(g, seed: 1);
+        var y = new float[planes * g.OutH * g.OutW];
+        var argmax = new int[y.Length];
+        PoolKernels.MaxForward(x, y, argmax, g);
+        var dx = Filled(x.Length, 0.25f);  // gradients must be added, not overwritten
+        PoolKernels.MaxBackward(dy, dx, argmax, g);
+
+        var (expectedY, expectedDx) = NaiveMax(x, dy, g);
+        Assert.Equal(expectedY, y);
+        Assert.Equal(expectedDx, dx);
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void AvgPoolMatchesNaiveLoops(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
+    {
+        _ = d;  // dilation is a max-pooling argument only
+        foreach (bool include in new[] { true, false })
+        {
+            var g = PoolGeometry.Create("AvgPool2d", [planes, 1, h, w], (k, k), (s, s), (p, p), (1, 1), ceil, include);
+            var (x, dy) = Inputs(g, seed: 2);
+            var y = new float[planes * g.OutH * g.OutW];
+            PoolKernels.AvgForward(x, y, g);
+            var dx = Filled(x.Length, 0.25f);
+            PoolKernels.AvgBackward(dy, dx, g);
+
+            var (expectedY, expectedDx) = NaiveAvg(x, dy, g);
+            TensorAssert.Close(expectedY, y, 1e-6, 1e-6, $"avg include={include} output");
+            TensorAssert.Close(expectedDx, dx, 1e-6, 1e-6, $"avg include={include} gradient");
+        }
+    }
+
+    [Theory]
+    [InlineData(7, 7, 3, 3)]
+    [InlineData(13, 5, 4, 5)]
+    [InlineData(3, 4, 5, 7)]
+    [InlineData(9, 10, 1, 1)]
+    public void AdaptiveMatchesNaiveLoops(int h, int w, int outH, int outW)
+    {
+        const int planes = 3;
+        var rng = new Rng(5);
+        var x = Random(planes * h * w, rng);
+        var dy = Random(planes * outH * outW, rng);
+        var y = new float[dy.Length];
+        PoolKernels.AdaptiveAvgForward(x, y, planes, h, w, outH, outW);
+        var dx = Filled(x.Length, 0.25f);
+        PoolKernels.AdaptiveAvgBackward(dy, dx, planes, h, w, outH, outW);
+
+        var expectedY = new float[y.Length];
+        var expectedDx = Filled(x.Length, 0.25f);
+        for (int pl = 0; pl < planes; pl++)
+            for (int oh = 0; oh < outH; oh++)
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    int hs = (int)Math.Floor(oh * (double)h / outH), he = (int)Math.Ceiling((oh + 1) * (double)h / outH);
+                    int ws = (int)Math.Floor(ow * (double)w / outW), we = (int)Math.Ceiling((ow + 1) * (double)w / outW);
+                    int o = (pl * outH + oh) * outW + ow, count = (he - hs) * (we - ws);
+                    double sum = 0;
+                    for (int ih = hs; ih < he; ih++)
+                        for (int iw = ws; iw < we; iw++)
+                        {
+                            sum += x[(pl * h + ih) * w + iw];
+                            expectedDx[(pl * h + ih) * w + iw] += dy[o] / count;
+                        }
+                    expectedY[o] = (float)(sum / count);
+                }
+        TensorAssert.Close(expectedY, y, 1e-6, 1e-6, "adaptive output");
+        TensorAssert.Close(expectedDx, dx, 1e-6, 1e-6, "adaptive gradient");
+    }
+
+    private static (float[] Y, float[] Dx) NaiveMax(float[] x, float[] dy, PoolGeometry g)
+    {
+        var y = new float[dy.Length];
+        var dx = Filled(x.Length, 0.25f);
+        for (int pl = 0; pl < g.Planes; pl++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                {
+                    float best = float.NegativeInfinity;
+                    int at = -1;
+                    for (int i = 0; i < g.KernelH; i++)
+                        for (int j = 0; j < g.KernelW; j++)
+                        {
+                            int ih = oh * g.StrideH - g.PadH + i * g.DilationH, iw = ow * g.StrideW - g.PadW + j * g.DilationW;
+                            if (ih < 0 || ih >= g.InH || iw < 0 || iw >= g.InW) continue;  // padding never wins
+                            int idx = (pl * g.InH + ih) * g.InW + iw;
+                            if (at < 0 || x[idx] > best) (best, at) = (x[idx], idx);
+                        }
+                    int o = (pl * g.OutH + oh) * g.OutW + ow;
+                    y[o] = best;
+                    if (at >= 0) dx[at] += dy[o];
+                }
+        return (y, dx);
+    }
+
+    private static (float[] Y, float[] Dx) NaiveAvg(float[] x, float[] dy, PoolGeometry g)
+    {
+        var y = new float[dy.Length];
+        var dx = Filled(x.Length, 0.25f);
+        for (int pl = 0; pl < g.Planes; pl++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                {
+                    double sum = 0;
+                    int inside = 0, padded = 0;
+                    for (int i = 0; i < g.KernelH; i++)
+                        for (int j = 0; j < g.KernelW; j++)
+                        {
+                            int ih = oh * g.StrideH - g.PadH + i, iw = ow * g.StrideW - g.PadW + j;
+                            // Taps past the right/bottom padding (ceil mode) never count, even with padding counted.
+                            if (ih >= g.InH + g.PadH || iw >= g.InW + g.PadW) continue;
+                            padded++;
+                            if (ih < 0 || ih >= g.InH || iw < 0 || iw >= g.InW) continue;
+                            inside++;
+                            sum += x[(pl * g.InH + ih) * g.InW + iw];
+                        }
+                    int divisor = g.CountIncludePad ? padded : inside;
+                    int o = (pl * g.OutH + oh) * g.OutW + ow;
+                    y[o] = (float)(sum / divisor);
+                    for (int i = 0; i < g.KernelH; i++)
+                        for (int j = 0; j < g.KernelW; j++)
+                        {
+                            int ih = oh * g.StrideH - g.PadH + i, iw = ow * g.StrideW - g.PadW + j;
+                            if (ih >= 0 && ih < g.InH && iw >= 0 && iw < g.InW) dx[(pl * g.InH + ih) * g.InW + iw] += dy[o] / divisor;
+                        }
+                }
+        return (y, dx);
+    }
+
+    private static (float[] X, float[] Dy) Inputs(PoolGeometry g, ulong seed)
+    {
+        var rng = new Rng(seed);
+        return (Random(g.Planes * g.InH * g.InW, rng), Random(g.Planes * g.OutH * g.OutW, rng));
+    }
+
+    private static float[] Random(int n, Rng rng) => Enumerable.Range(0, n).Select(_ => (float)rng.NextGaussian()).ToArray();
+
+    private static float[] Filled(int n, float value) => Enumerable.Repeat(value, n).ToArray();
+}
