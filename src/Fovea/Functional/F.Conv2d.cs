@@ -1,0 +1,125 @@
+using System.Numerics.Tensors;
+using Fovea.Kernels;
+
+namespace Fovea;
+
+public static partial class F
+{
+    /// <summary>
+    /// 2-D convolution (cross-correlation, as in PyTorch) of x [N, C, H, W] with weight
+    /// [O, C / groups, kH, kW] and an optional bias [O]; output [N, O, outH, outW].
+    /// <paramref name="padding"/> takes an int, a (height, width) pair, <see cref="Padding2d.Same"/> or
+    /// PyTorch's strings "same" / "valid". <c>groups == C</c> is a depthwise convolution.
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias = null, int stride = 1, Padding2d padding = default, int dilation = 1, int groups = 1) =>
+        Conv2d(null, x, weight, bias, (stride, stride), padding, (dilation, dilation), groups);
+
+    /// <summary><see cref="Conv2d(Tensor, Tensor, Tensor?, int, Padding2d, int, int)"/> with (height, width) strides and dilations.</summary>
+    public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, (int Height, int Width) stride, Padding2d padding, (int Height, int Width) dilation, int groups = 1) =>
+        Conv2d(null, x, weight, bias, stride, padding, dilation, groups);
+
+    /// <summary>The op behind both overloads; <paramref name="layer"/> is the calling layer's description, so that misuse messages name the layer (null names the op).</summary>
+    internal static Tensor Conv2d(string? layer, Tensor x, Tensor weight, Tensor? bias,
+        (int Height, int Width) stride, Padding2d padding, (int Height, int Width) dilation, int groups)
+    {
+        if (weight.Rank != 4)
+            throw new ArgumentException($"{layer ?? "Conv2d"}: weight must be [out_channels, in_channels / groups, kH, kW]. Received {weight.Shape}");
+        int outChannels = weight.Shape[0], inChannels = weight.Shape[1] * Math.Max(groups, 1);
+        string op = layer ?? $"Conv2d({inChannels}→{outChannels})";
+        var g = ConvGeometry.Of(op, x.Shape, inChannels, outChannels, (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outChannels))
+            throw new ArgumentException($"{op}: bias must be [{outChannels}]. Received {bias.Shape}");
+
+        var y = Tensor.Empty(g.OutputShape);
+        float[] xs = x.Data, ws = weight.Data, ys = y.Data;
+        float[]? bs = bias?.Data;
+        // Images are independent: each chunk of the batch gets one im2col scratch (never a whole-batch buffer).
+        Parallelism.For(g.Batch, (start, end) =>
+        {
+            float[]? columns = g.IsPointwise ? null : TensorPool.Rent(g.ColumnsLength);
+            for (int n = start; n < end; n++)
+                for (int group = 0; group < g.Groups; group++)
+                    Conv2dForward(g, GroupInput(g, xs, n, group), ws, bs, GroupOutput(g, ys, n, group), group, columns);
+            if (columns is not null) TensorPool.Return(columns);
+        });
+        return Autograd.Record(y, "Conv2d", [x, weight, bias], dy => Conv2dBackward(g, x, weight, bias, dy.Data));
+    }
+
+    /// <summary>One group of one image: output [O/groups, P] = W_group [O/groups, K] · im2col [K, P] (+ bias).</summary>
+    private static void Conv2dForward(ConvGeometry g, ReadOnlySpan<float> image, float[] weight, float[]? bias, Span<float> output, int group, float[]? columns)
+    {
+        int og = g.OutChannelsPerGroup, k = g.WindowLength, p = g.OutPixels;
+        if (bias is not null)
+        {
+            for (int o = 0; o < og; o++) output.Slice(o * p, p).Fill(bias[group * og + o]);
+        }
+        Gemm.Sgemm(false, false, og, p, k, 1f, weight.AsSpan(group * og * k, og * k), k, Columns(g, image, columns), p,
+            bias is null ? 0f : 1f, output, p);
+    }
+
+    /// <summary>
+    /// dX per image (Wᵀ·dY, then col2im), dW += dY·im2colᵀ and dBias += Σ dY. Images write disjoint parts of dX;
+    /// dW and dBias are summed over the batch, so they go through <see cref="ChunkedGradient"/>.
+    /// </summary>
+    private static void Conv2dBackward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, float[] dy)
+    {
+        int chunks = Parallelism.ChunkCount(g.Batch);
+        var dw = weight.RequiresGrad ? new ChunkedGradient(weight, chunks) : null;
+        var db = bias is not null && bias.RequiresGrad ? new ChunkedGradient(bias, chunks) : null;
+        float[]? dx = x.RequiresGrad ? ChunkedGradient.GradientArray(x) : null;
+        float[] xs = x.Data, ws = weight.Data;
+        int og = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup, k = g.WindowLength, p = g.OutPixels;
+        ChunkedGradient.ForEachChunk(g.Batch, chunks, (chunk, start, end) =>
+        {
+            // One scratch matrix serves twice per group: im2col of x for dW, then Wᵀ·dY for dX.
+            float[]? columns = g.IsPointwise ? null : TensorPool.Rent(g.ColumnsLength);
+            var dwChunk = dw is null ? default : dw.For(chunk);
+            var dbChunk = db is null ? default : db.For(chunk);
+            for (int n = start; n < end; n++)
+            {
+                for (int group = 0; group < g.Groups; group++)
+                {
+                    ReadOnlySpan<float> dyGroup = GroupOutput(g, dy, n, group);
+                    var wGroup = ws.AsSpan(group * og * k, og * k);
+                    if (dw is not null)
+                        Gemm.Sgemm(false, true, og, k, p, 1f, dyGroup, p, Columns(g, GroupInput(g, xs, n, group), columns), p, 1f, dwChunk.Slice(group * og * k, og * k), k);
+                    if (db is not null)
+                    {
+                        for (int o = 0; o < og; o++) dbChunk[group * og + o] += TensorPrimitives.Sum(dyGroup.Slice(o * p, p));
+                    }
+                    if (dx is null) continue;
+                    var dxGroup = GroupInput(g, dx, n, group);
+                    if (columns is null)
+                    {
+                        Gemm.Sgemm(true, false, cg, p, og, 1f, wGroup, k, dyGroup, p, 1f, dxGroup, p);
+                    }
+                    else
+                    {
+                        Gemm.Sgemm(true, false, k, p, og, 1f, wGroup, k, dyGroup, p, 0f, columns.AsSpan(0, g.ColumnsLength), p);
+                        Im2Col.FoldAdd(columns.AsSpan(0, g.ColumnsLength), dxGroup, g);
+                    }
+                }
+            }
+            if (columns is not null) TensorPool.Return(columns);
+        });
+        dw?.Reduce();
+        db?.Reduce();
+    }
+
+    /// <summary>The im2col matrix of one group's image, in <paramref name="columns"/>; a pointwise conv uses the image itself.</summary>
+    private static ReadOnlySpan<float> Columns(ConvGeometry g, ReadOnlySpan<float> image, float[]? columns)
+    {
+        if (columns is null) return image;
+        var matrix = columns.AsSpan(0, g.ColumnsLength);
+        Im2Col.Unfold(image, matrix, g);
+        return matrix;
+    }
+
+    /// <summary>Channels of <paramref name="group"/> of image <paramref name="n"/> in an [N, C, H, W] array: [C/groups, H, W].</summary>
+    private static Span<float> GroupInput(ConvGeometry g, float[] nchw, int n, int group) =>
+        nchw.AsSpan((n * g.InChannels + group * g.InChannelsPerGroup) * g.InPixels, g.InChannelsPerGroup * g.InPixels);
+
+    /// <summary>Channels of <paramref name="group"/> of image <paramref name="n"/> in an [N, O, outH, outW] array: [O/groups, P].</summary>
+    private static Span<float> GroupOutput(ConvGeometry g, float[] nchw, int n, int group) =>
+        nchw.AsSpan((n * g.OutChannels + group * g.OutChannelsPerGroup) * g.OutPixels, g.OutChannelsPerGroup * g.OutPixels);
+}

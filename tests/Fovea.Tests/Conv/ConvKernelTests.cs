@@ -1,0 +1,176 @@
+using Fovea.Kernels;
+using Fovea.Tests.Support;
+
+namespace Fovea.Tests.Conv;
+
+/// <summary>The im2col kernels and the convolution forward against naive loops written from the definitions.</summary>
+public class ConvKernelTests
+{
+    /// <summary>Odd geometries: non-square kernels, strides, asymmetric "same", dilation, groups, windows mostly in padding.</summary>
+    public static TheoryData<string> Geometries => new(GeometryCases.Keys);
+
+    private static readonly Dictionary<string, ConvGeometry> GeometryCases = new()
+    {
+        ["k3x2_s2x3_p1x2_d2x1"] = ConvGeometry.Of("test", new TensorShape(1, 3, 7, 11), 3, 2, (3, 2), (2, 3), (1, 2), (2, 1)),
+        ["k5x3_same_d1x2_groups2"] = ConvGeometry.Of("test", new TensorShape(2, 4, 5, 9), 4, 6, (5, 3), (1, 1), Padding2d.Same, (1, 2), groups: 2),
+        ["k4x2_same_asymmetric"] = ConvGeometry.Of("test", new TensorShape(1, 2, 7, 5), 2, 3, (4, 2), (1, 1), Padding2d.Same, (1, 1)),
+        ["k1_s3"] = ConvGeometry.Of("test", new TensorShape(1, 2, 13, 5), 2, 3, (1, 1), (3, 3), 0, (1, 1)),
+        ["depthwise_k3_s2_p1"] = ConvGeometry.Of("test", new TensorShape(3, 6, 6, 7), 6, 6, (3, 3), (2, 2), 1, (1, 1), groups: 6),
+        ["k4_p3_mostly_padding"] = ConvGeometry.Of("test", new TensorShape(1, 1, 4, 4), 1, 2, (4, 4), (1, 1), 3, (1, 1)),
+        ["pointwise"] = ConvGeometry.Of("test", new TensorShape(2, 3, 5, 4), 3, 4, (1, 1), (1, 1), 0, (1, 1)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void UnfoldMatchesTheDefinition(string name)
+    {
+        var g = GeometryCases[name];
+        var image = Random(g.InChannelsPerGroup * g.InPixels, 1);
+        var columns = Filled(g.ColumnsLength, float.NaN); // every entry must be written
+        Im2Col.Unfold(image, columns, g);
+        TensorAssert.Close(NaiveUnfold(image, g), columns, 0, 0, name);
+
+        var window = Filled(g.WindowLength, float.NaN);
+        for (int p = 0; p < g.OutPixels; p++)
+        {
+            Im2Col.UnfoldWindow(image, window, g, p / g.OutWidth, p % g.OutWidth);
+            for (int k = 0; k < g.WindowLength; k++) Assert.Equal(columns[k * g.OutPixels + p], window[k]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void FoldAddMatchesTheDefinitionAndAccumulates(string name)
+    {
+        var g = GeometryCases[name];
+        var columns = Random(g.ColumnsLength, 2);
+        var start = Random(g.InChannelsPerGroup * g.InPixels, 3);
+
+        var folded = (float[])start.Clone();
+        Im2Col.FoldAdd(columns, folded, g);
+        TensorAssert.Close(NaiveFoldAdd(columns, start, g), folded, 1e-6, 1e-6, name);
+
+        var byWindow = (float[])start.Clone();
+        var window = new float[g.WindowLength];
+        for (int p = 0; p < g.OutPixels; p++)
+        {
+            for (int k = 0; k < g.WindowLength; k++) window[k] = columns[k * g.OutPixels + p];
+            Im2Col.FoldAddWindow(window, byWindow, g, p / g.OutWidth, p % g.OutWidth);
+        }
+        TensorAssert.Close(folded, byWindow, 1e-6, 1e-6, name + " by window");
+    }
+
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    public void ConvForwardMatchesNaiveLoops(string name)
+    {
+        var g = GeometryCases[name];
+        var x = Tensor.FromArray(Random(g.InputShape.Length, 4), g.InputShape.ToArray());
+        var w = Tensor.FromArray(Random(g.OutChannels * g.WindowLength, 5), g.OutChannels, g.InChannelsPerGroup, g.KernelHeight, g.KernelWidth);
+        var b = Tensor.FromArray(Random(g.OutChannels, 6), g.OutChannels);
+        var padding = new Padding2d(g.PadTop, g.PadLeft);
+        bool symmetric = g.PadTop == g.PadBottom && g.PadLeft == g.PadRight;
+        var y = F.Conv2d(x, w, b, (g.StrideHeight, g.StrideWidth), symmetric ? padding : Padding2d.Same, (g.DilationHeight, g.DilationWidth), g.Groups);
+        TensorAssert.Close(NaiveConv(x.ToArray(), w.ToArray(), b.ToArray(), g), y.ToArray(), 1e-5, 1e-5, name);
+    }
+
+    [Theory]
+    [InlineData(28, 3, 1, 0, 1, 26)]
+    [InlineData(28, 3, 1, 1, 1, 28)]
+    [InlineData(28, 3, 2, 1, 1, 14)]
+    [InlineData(7, 3, 3, 1, 1, 3)]
+    [InlineData(11, 3, 1, 2, 2, 11)]
+    [InlineData(13, 5, 2, 0, 1, 5)]
+    [InlineData(5, 5, 1, 0, 1, 1)]
+    public void OutputSizeIsPyTorchs(int size, int kernel, int stride, int padding, int dilation, int expected)
+    {
+        var g = ConvGeometry.Of("test", new TensorShape(1, 1, size, size), 1, 1, (kernel, kernel), (stride, stride), padding, (dilation, dilation));
+        Assert.Equal((expected, expected), (g.OutHeight, g.OutWidth));
+    }
+
+    [Fact]
+    public void SamePaddingPutsTheOddPixelBottomRight()
+    {
+        var g = ConvGeometry.Of("test", new TensorShape(1, 1, 7, 5), 1, 1, (4, 2), (1, 1), Padding2d.Same, (1, 3));
+        Assert.Equal((1, 2, 1, 2), (g.PadTop, g.PadBottom, g.PadLeft, g.PadRight));
+        Assert.Equal((7, 5), (g.OutHeight, g.OutWidth));
+    }
+
+    private static float[] NaiveUnfold(float[] image, ConvGeometry g)
+    {
+        var columns = new float[g.ColumnsLength];
+        for (int c = 0; c < g.InChannelsPerGroup; c++)
+            for (int ki = 0; ki < g.KernelHeight; ki++)
+                for (int kj = 0; kj < g.KernelWidth; kj++)
+                    for (int oh = 0; oh < g.OutHeight; oh++)
+                        for (int ow = 0; ow < g.OutWidth; ow++)
+                        {
+                            int row = (c * g.KernelHeight + ki) * g.KernelWidth + kj;
+                            columns[row * g.OutPixels + oh * g.OutWidth + ow] = Pixel(image, g, c, oh, ow, ki, kj);
+                        }
+        return columns;
+    }
+
+    private static float[] NaiveFoldAdd(float[] columns, float[] start, ConvGeometry g)
+    {
+        var image = (float[])start.Clone();
+        for (int c = 0; c < g.InChannelsPerGroup; c++)
+            for (int ki = 0; ki < g.KernelHeight; ki++)
+                for (int kj = 0; kj < g.KernelWidth; kj++)
+                    for (int oh = 0; oh < g.OutHeight; oh++)
+                        for (int ow = 0; ow < g.OutWidth; ow++)
+                        {
+                            int ih = oh * g.StrideHeight - g.PadTop + ki * g.DilationHeight;
+                            int iw = ow * g.StrideWidth - g.PadLeft + kj * g.DilationWidth;
+                            if (ih < 0 || ih >= g.InHeight || iw < 0 || iw >= g.InWidth) continue;
+                            int row = (c * g.KernelHeight + ki) * g.KernelWidth + kj;
+                            image[(c * g.InHeight + ih) * g.InWidth + iw] += columns[row * g.OutPixels + oh * g.OutWidth + ow];
+                        }
+        return image;
+    }
+
+    private static float[] NaiveConv(float[] x, float[] w, float[] b, ConvGeometry g)
+    {
+        var y = new float[g.OutputShape.Length];
+        int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
+        for (int n = 0; n < g.Batch; n++)
+            for (int o = 0; o < g.OutChannels; o++)
+            {
+                var image = x.AsSpan((n * g.InChannels + o / og * cg) * g.InPixels, cg * g.InPixels).ToArray();
+                for (int oh = 0; oh < g.OutHeight; oh++)
+                    for (int ow = 0; ow < g.OutWidth; ow++)
+                    {
+                        double sum = b[o];
+                        for (int c = 0; c < cg; c++)
+                            for (int ki = 0; ki < g.KernelHeight; ki++)
+                                for (int kj = 0; kj < g.KernelWidth; kj++)
+                                    sum += (double)w[((o * cg + c) * g.KernelHeight + ki) * g.KernelWidth + kj] * Pixel(image, g, c, oh, ow, ki, kj);
+                        y[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] = (float)sum;
+                    }
+            }
+        return y;
+    }
+
+    /// <summary>The input value kernel tap (ki, kj) of output pixel (oh, ow) reads; 0 in the padding.</summary>
+    private static float Pixel(float[] image, ConvGeometry g, int c, int oh, int ow, int ki, int kj)
+    {
+        int ih = oh * g.StrideHeight - g.PadTop + ki * g.DilationHeight;
+        int iw = ow * g.StrideWidth - g.PadLeft + kj * g.DilationWidth;
+        return ih < 0 || ih >= g.InHeight || iw < 0 || iw >= g.InWidth ? 0f : image[(c * g.InHeight + ih) * g.InWidth + iw];
+    }
+
+    private static float[] Random(int length, ulong seed)
+    {
+        var rng = new Rng(seed);
+        var a = new float[length];
+        for (int i = 0; i < length; i++) a[i] = (float)rng.NextGaussian();
+        return a;
+    }
+
+    private static float[] Filled(int length, float value)
+    {
+        var a = new float[length];
+        Array.Fill(a, value);
+        return a;
+    }
+}
