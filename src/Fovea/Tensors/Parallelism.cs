@@ -12,15 +12,35 @@ public static class Parallelism
     /// <summary>Set on worker threads inside <see cref="For"/>: nested loops then run inline instead of oversubscribing.</summary>
     [ThreadStatic] private static bool _insideParallelRegion;
 
-    /// <summary>Threads used by kernels (default: all cores).</summary>
+    /// <summary>A thread count set by <see cref="UseThreads"/> for the calling thread only (0: none).</summary>
+    [ThreadStatic] private static int _scopedThreads;
+
+    /// <summary>Threads used by kernels (default: all cores). Setting it changes the process-wide default.</summary>
     public static int Threads
     {
-        get => _threads;
+        get => _scopedThreads > 0 ? _scopedThreads : _threads;
         set
         {
             if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), $"Threads must be at least 1. Received: {value}");
             _threads = value;
         }
+    }
+
+    /// <summary>
+    /// Kernels called from this thread use <paramref name="threads"/> threads until the scope is disposed;
+    /// other threads keep the process-wide setting (a data loader, a test, a server request each choose their own).
+    /// </summary>
+    public static ThreadsScope UseThreads(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), $"Threads must be at least 1. Received: {threads}");
+        var scope = new ThreadsScope(_scopedThreads);
+        _scopedThreads = threads;
+        return scope;
+    }
+
+    public readonly struct ThreadsScope(int previous) : IDisposable
+    {
+        public void Dispose() => _scopedThreads = previous;
     }
 
     /// <summary>

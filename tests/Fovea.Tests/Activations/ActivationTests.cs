@@ -53,20 +53,12 @@ public class ActivationTests
         var x = Tensor.Normal(new TensorShape(3, 70_001), 0, 3, new Rng(1));
         Tensor[] Run(int threads)
         {
-            int saved = Parallelism.Threads;
-            Parallelism.Threads = threads;
-            try
-            {
-                var input = x.Clone();
-                input.RequiresGrad = true;
-                var outputs = new[] { F.Gelu(input), F.Elu(input), F.Softmax(input, 0), F.LogSoftmax(input, -1) };
-                foreach (var y in outputs) y.Backward(Tensor.Full(y.Shape, 0.5f));
-                return [.. outputs, input.Grad!];
-            }
-            finally
-            {
-                Parallelism.Threads = saved;
-            }
+            using var _ = Parallelism.UseThreads(threads);
+            var input = x.Clone();
+            input.RequiresGrad = true;
+            var outputs = new[] { F.Gelu(input), F.Elu(input), F.Softmax(input, 0), F.LogSoftmax(input, -1) };
+            foreach (var y in outputs) y.Backward(Tensor.Full(y.Shape, 0.5f));
+            return [.. outputs, input.Grad!];
         }
         var one = Run(1);
         var four = Run(4);

@@ -2,15 +2,10 @@ using Fovea.Tests.Support;
 
 namespace Fovea.Tests.Conv;
 
-[CollectionDefinition(nameof(ConvDeterminismTests), DisableParallelization = true)]
-public sealed class ConvDeterminismCollection;
-
 /// <summary>
 /// Same inputs and thread count give the same bits, gradients included (the reductions over the batch and
-/// over positions go through per-chunk partials added in chunk order). Runs alone because it sets the
-/// process-wide <see cref="Parallelism.Threads"/>.
+/// over positions go through per-chunk partials added in chunk order).
 /// </summary>
-[Collection(nameof(ConvDeterminismTests))]
 public class ConvDeterminismTests
 {
     [Theory]
@@ -20,21 +15,15 @@ public class ConvDeterminismTests
     [InlineData("locally connected")]
     public void TwoThreadsGiveTheSameBitsTwiceAndAgreeWithOne(string op)
     {
-        int saved = Parallelism.Threads;
-        try
+        Tensor[] first, second, single;
+        using (Parallelism.UseThreads(2))
         {
-            Parallelism.Threads = 2;
-            var first = Run(op);
-            var second = Run(op);
-            for (int i = 0; i < first.Length; i++) TensorAssert.Equal(first[i], second[i], $"{op}: result {i}");
-            Parallelism.Threads = 1;
-            var single = Run(op);
-            for (int i = 0; i < first.Length; i++) TensorAssert.Close(single[i], first[i], 1e-5, 1e-5, $"{op}: result {i}, 1 vs 2 threads");
+            first = Run(op);
+            second = Run(op);
         }
-        finally
-        {
-            Parallelism.Threads = saved;
-        }
+        for (int i = 0; i < first.Length; i++) TensorAssert.Equal(first[i], second[i], $"{op}: result {i}");
+        using (Parallelism.UseThreads(1)) single = Run(op);
+        for (int i = 0; i < first.Length; i++) TensorAssert.Close(single[i], first[i], 1e-5, 1e-5, $"{op}: result {i}, 1 vs 2 threads");
     }
 
     /// <summary>Output, then the gradients of x, weight and bias.</summary>

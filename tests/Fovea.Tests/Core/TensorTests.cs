@@ -104,3 +104,31 @@ public class RngTests
         Assert.InRange(xs.Select(x => x * x).Average(), 0.98, 1.02);
     }
 }
+
+public class ParallelismTests
+{
+    [Fact]
+    public void UseThreadsAppliesToTheCallingThreadOnlyAndRestores()
+    {
+        int global = Parallelism.Threads;
+        using (Parallelism.UseThreads(3))
+        {
+            Assert.Equal(3, Parallelism.Threads);
+            int other = Task.Run(() => Parallelism.Threads).Result;
+            Assert.Equal(global, other);
+            using (Parallelism.UseThreads(1)) Assert.Equal(1, Parallelism.Threads);
+            Assert.Equal(3, Parallelism.Threads);
+        }
+        Assert.Equal(global, Parallelism.Threads);
+    }
+
+    [Fact]
+    public void ChunksCoverTheRangeContiguously()
+    {
+        var seen = new int[1000];
+        using var _ = Parallelism.UseThreads(3);
+        Parallelism.For(1000, (s, e) => { for (int i = s; i < e; i++) Interlocked.Increment(ref seen[i]); });
+        Assert.All(seen, v => Assert.Equal(1, v));
+        Assert.Equal((333, 666), Parallelism.Chunk(1000, 3, 1));
+    }
+}

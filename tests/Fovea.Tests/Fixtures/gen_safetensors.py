@@ -7,13 +7,11 @@ JSON header with "__metadata__" first, padded with spaces to a multiple of 8, ra
 Values are stored as bit patterns in the JSON so that infinities and exact roundings survive.
 """
 import json
-import struct
 
 import torch
 
-# The reference's dtype order (grows with alignment); the writer puts the largest first.
-ORDER = ["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64", "I64", "U64"]
-NAMES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64"}
+from safetensors_io import NAMES, save_file
+
 BITS_VIEW = {torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16}
 
 
@@ -44,19 +42,9 @@ tensors = {
 }
 metadata = {"format": "pt", "note": "written by gen_safetensors.py"}
 
-items = sorted(tensors.items(), key=lambda kv: (-ORDER.index(NAMES[kv[1].dtype]), kv[0]))
-header, blobs, offset = {"__metadata__": metadata}, [], 0
-for name, t in items:
-    blob = t.contiguous().numpy().tobytes() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy().tobytes()
-    header[name] = {"dtype": NAMES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
-    blobs.append(blob)
-    offset += len(blob)
-text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-text += b" " * ((8 - len(text) % 8) % 8)
-with open("torch_written.safetensors", "wb") as f:
-    f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+order = save_file(tensors, "torch_written.safetensors", metadata)
 
-expected = {"metadata": metadata, "order": [name for name, _ in items], "tensors": {}}
+expected = {"metadata": metadata, "order": order, "tensors": {}}
 for name, t in tensors.items():
     e = {"dtype": NAMES[t.dtype], "shape": list(t.shape)}
     if t.dtype == torch.int64:

@@ -71,15 +71,10 @@ public class GemmTests
         var b = Random(k * n, 5);
         float[] Run(int threads)
         {
-            int saved = Parallelism.Threads;
-            Parallelism.Threads = threads;
-            try
-            {
-                var c = new float[m * n];
-                Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
-                return c;
-            }
-            finally { Parallelism.Threads = saved; }
+            using var _ = Parallelism.UseThreads(threads);
+            var c = new float[m * n];
+            Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            return c;
         }
         Assert.Equal(Run(1), Run(2));
         Assert.Equal(Run(2), Run(3));

@@ -122,20 +122,12 @@ public class BatchNormTests
         var x = Tensor.Normal(new TensorShape(4, 8, 33, 33), 0.5f, 2, new Rng(3));
         (Tensor Y, Tensor Grad) Run(int threads)
         {
-            int saved = Parallelism.Threads;
-            Parallelism.Threads = threads;
-            try
-            {
-                var input = x.Clone();
-                input.RequiresGrad = true;
-                var y = F.BatchNorm(input, Tensor.Zeros(8), Tensor.Ones(8), null, null, training: true);
-                y.Backward(Tensor.Normal(y.Shape, 0, 1, new Rng(4)));
-                return (y, input.Grad!);
-            }
-            finally
-            {
-                Parallelism.Threads = saved;
-            }
+            using var _ = Parallelism.UseThreads(threads);
+            var input = x.Clone();
+            input.RequiresGrad = true;
+            var y = F.BatchNorm(input, Tensor.Zeros(8), Tensor.Ones(8), null, null, training: true);
+            y.Backward(Tensor.Normal(y.Shape, 0, 1, new Rng(4)));
+            return (y, input.Grad!);
         }
         var one = Run(1);
         var four = Run(4);
