@@ -108,18 +108,19 @@ public class RngTests
 public class ParallelismTests
 {
     [Fact]
-    public void UseThreadsAppliesToTheCallingThreadOnlyAndRestores()
+    public async Task UseThreadsAppliesToTheCallingThreadOnlyAndRestores()
     {
         int global = Parallelism.Threads;
-        using (Parallelism.UseThreads(3))
-        {
-            Assert.Equal(3, Parallelism.Threads);
-            int other = Task.Run(() => Parallelism.Threads).Result;
-            Assert.Equal(global, other);
-            using (Parallelism.UseThreads(1)) Assert.Equal(1, Parallelism.Threads);
-            Assert.Equal(3, Parallelism.Threads);
-        }
+        var scope = Parallelism.UseThreads(3);
+        Assert.Equal(3, Parallelism.Threads);
+        var onOtherThread = new Thread(() => Assert.Equal(global, Parallelism.Threads));
+        onOtherThread.Start();
+        onOtherThread.Join();
+        using (Parallelism.UseThreads(1)) Assert.Equal(1, Parallelism.Threads);
+        Assert.Equal(3, Parallelism.Threads);
+        scope.Dispose();
         Assert.Equal(global, Parallelism.Threads);
+        await Task.CompletedTask;
     }
 
     [Fact]
