@@ -83,8 +83,23 @@ public static class Autograd
         }
     }
 
+    /// <summary>
+    /// Returns to the pool the storage of every recorded tensor reachable from <paramref name="root"/>
+    /// (the root included, leaves excluded) and frees their saved buffers. A training loop calls it once
+    /// a step's loss and metrics have been read, so the next step reuses the same memory.
+    /// </summary>
+    internal static void DisposeGraph(Tensor root)
+    {
+        foreach (var t in TopologicalOrder(root))
+        {
+            t.GradFn!.Release();
+            t.GradFn = null;
+            t.Dispose();
+        }
+    }
+
     /// <summary>Every recorded tensor reachable from <paramref name="root"/>, producers before consumers.</summary>
-    private static List<Tensor> TopologicalOrder(Tensor root)
+    internal static List<Tensor> TopologicalOrder(Tensor root)
     {
         var order = new List<Tensor>();
         if (root.GradFn is null) return order;

@@ -148,6 +148,17 @@ public class Tensor : IDisposable
     /// </summary>
     public void Backward(Tensor? gradient = null, bool retainGraph = false) => Autograd.Backward(this, gradient, retainGraph);
 
+    /// <summary>
+    /// Disposes this tensor and every intermediate tensor of the graph that produced it (not the leaves:
+    /// inputs and parameters stay), returning their storage to the pool. Call it after
+    /// <see cref="Backward"/> once nothing computed in the step is still needed.
+    /// </summary>
+    public void DisposeGraph()
+    {
+        if (GradFn is null) Dispose();
+        else Autograd.DisposeGraph(this);
+    }
+
     /// <summary>A tensor sharing nothing with the tape: a copy of the values that does not require grad.</summary>
     public Tensor Detach()
     {

@@ -98,3 +98,23 @@ public class AutogradTests
         Assert.Equal(1f, x.Grad!.Item());
     }
 }
+
+public class DisposeGraphTests
+{
+    [Fact]
+    public void DisposesIntermediatesButKeepsLeaves()
+    {
+        var w = Tensor.FromArray([2f], 1, 1);
+        w.RequiresGrad = true;
+        var x = Tensor.FromArray([3f], 1, 1);
+        var h = F.Linear(x, w);
+        var loss = F.Sum(F.Relu(h));
+        loss.Backward();
+        loss.DisposeGraph();
+        Assert.Throws<ObjectDisposedException>(() => h.Span[0]);
+        Assert.Throws<ObjectDisposedException>(() => loss.Span[0]);
+        Assert.Equal(3f, w.Grad!.Item());
+        Assert.Equal(2f, w.Item());
+        Assert.Equal(3f, x.Item());
+    }
+}
