@@ -58,6 +58,14 @@ public sealed class ImageDataset
     public ReadOnlySpan<int> Labels => _labels;
 
     /// <summary>How many images each class has.</summary>
+    /// <summary>The first <paramref name="count"/> images (all of them when there are fewer), e.g. for a quick run.</summary>
+    public ImageDataset Take(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        int n = Math.Min(count, Count);
+        return new ImageDataset(_pixels.AsSpan(0, n * ImageSize).ToArray(), _labels[..n], Channels, Height, Width, ClassNames, Source);
+    }
+
     public int[] CountPerClass()
     {
         var counts = new int[ClassCount];

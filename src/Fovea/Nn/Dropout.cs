@@ -9,6 +9,9 @@ public sealed class Dropout : Module
 
     public float P { get; }
 
+    /// <summary>Where the masks come from; its state goes into training checkpoints so a resumed run draws the same masks.</summary>
+    public Rng Rng => _rng;
+
     /// <param name="p">Probability of zeroing an element.</param>
     /// <param name="rng">Where the masks come from; null draws from <see cref="Init.Global"/>.</param>
     public Dropout(float p = 0.5f, Rng? rng = null)

@@ -12,6 +12,9 @@ public static class ModelFile
     /// <summary>The metadata key holding the model's <see cref="ModuleSpec"/> JSON.</summary>
     public const string SpecKey = "fovea.spec";
 
+    /// <summary>Where a training checkpoint keeps its optimizer state; loading a model skips these tensors.</summary>
+    public const string OptimizerPrefix = "optimizer.";
+
     /// <summary>Writes the model's state dict and spec (crash-safe: temporary file, flush, rename).</summary>
     public static void Save(string path, Module model, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -19,7 +22,7 @@ public static class ModelFile
         SafeTensors.Save(path, model.StateDict(), meta, StoredType);
     }
 
-    /// <summary>Rebuilds the model saved at <paramref name="path"/> and loads its weights.</summary>
+    /// <summary>Rebuilds the model saved at <paramref name="path"/> (a model file or a training checkpoint) and loads its weights.</summary>
     public static Module Load(string path)
     {
         var file = SafeTensors.Load(path);
@@ -44,7 +47,8 @@ public static class ModelFile
     public static void LoadWeights(Module model, SafeTensorsFile file, bool strict = true)
     {
         var own = model.StateDict();
-        var tensors = file.Names.Where(n => strict || own.ContainsKey(n)).ToDictionary(n => n, file.ToTensor);
+        var tensors = file.Names.Where(n => !n.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && (strict || own.ContainsKey(n)))
+            .ToDictionary(n => n, file.ToTensor);
         try
         {
             model.LoadStateDict(tensors, strict);
