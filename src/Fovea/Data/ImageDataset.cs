@@ -59,11 +59,14 @@ public sealed class ImageDataset
 
     /// <summary>How many images each class has.</summary>
     /// <summary>The first <paramref name="count"/> images (all of them when there are fewer), e.g. for a quick run.</summary>
-    public ImageDataset Take(int count)
+    public ImageDataset Take(int count) => Slice(0, Math.Min(Math.Max(count, 0), Count));
+
+    /// <summary>Images <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> − 1, as a data set of their own.</summary>
+    public ImageDataset Slice(int start, int count)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        int n = Math.Min(count, Count);
-        return new ImageDataset(_pixels.AsSpan(0, n * ImageSize).ToArray(), _labels[..n], Channels, Height, Width, ClassNames, Source);
+        if (start < 0 || count < 0 || start + count > Count)
+            throw new ArgumentOutOfRangeException(nameof(start), $"ImageDataset.Slice({start}, {count}) is outside its {Count} images.");
+        return new ImageDataset(_pixels.AsSpan(start * ImageSize, count * ImageSize).ToArray(), _labels[start..(start + count)], Channels, Height, Width, ClassNames, Source);
     }
 
     public int[] CountPerClass()

@@ -37,6 +37,12 @@ public sealed record TrainingRecipe
 
     public ulong Seed { get; init; } = 1;
 
+    /// <summary>The data folder (null: the default Fashion-MNIST location), so a resumed run reads the same images.</summary>
+    public string? Data { get; init; }
+
+    /// <summary>Train on the first this-many training images only (null: all).</summary>
+    public int? Limit { get; init; }
+
     /// <summary>Input images: channels, height, width; and the number of classes.</summary>
     public int Channels { get; init; } = 1;
     public int Height { get; init; } = 28;
@@ -54,6 +60,7 @@ public sealed record TrainingRecipe
         if (!Optimizers.Contains(Optimizer)) throw new ArgumentException($"Unknown optimizer \"{Optimizer}\". Known: {string.Join(", ", Optimizers)}");
         if (!Schedules.Contains(Schedule)) throw new ArgumentException($"Unknown schedule \"{Schedule}\". Known: {string.Join(", ", Schedules)}");
         if (Epochs < 1) throw new ArgumentException($"Epochs must be at least 1. Received: {Epochs}");
+        if (Limit < 1) throw new ArgumentException($"Limit must be at least 1 image. Received: {Limit}");
         if (BatchSize < 1) throw new ArgumentException($"Batch size must be at least 1. Received: {BatchSize}");
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"Learning rate must be positive. Received: {LearningRate}");
         _ = Augmentation.Parse(Augment);

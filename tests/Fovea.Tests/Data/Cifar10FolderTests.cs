@@ -1,3 +1,4 @@
+using Fovea.Tests.Support;
 using Fovea.Data;
 using Fovea.Tests.Serialization;
 

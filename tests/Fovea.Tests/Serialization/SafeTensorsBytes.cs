@@ -25,13 +25,3 @@ internal static class SafeTensorsBytes
         return stream.ToArray();
     }
 }
-
-/// <summary>A fresh folder under the temp directory, removed on dispose.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("fovea-safetensors-").FullName;
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose() => Directory.Delete(Path, recursive: true);
-}

@@ -1,3 +1,4 @@
+using Fovea.Tests.Support;
 using System.Buffers.Binary;
 using Fovea.Serialization;
 

@@ -1,0 +1,12 @@
+using System.CommandLine;
+using Fovea.Cli.Commands;
+
+var root = new RootCommand("fovea: train, evaluate and analyse convolutional neural networks in pure .NET.")
+{
+    TrainCommand.Create(),
+    EvalCommand.Create(),
+    PredictCommand.Create(),
+    SummaryCommand.Create(),
+    DemoCommand.Create(),
+};
+return root.Parse(args).Invoke();
