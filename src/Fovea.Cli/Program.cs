@@ -7,6 +7,8 @@ var root = new RootCommand("fovea: train, evaluate and analyse convolutional neu
     EvalCommand.Create(),
     PredictCommand.Create(),
     SummaryCommand.Create(),
+    AnalyzeCommand.Create(),
+    InferCommand.Create(),
     DemoCommand.Create(),
 };
 return root.Parse(args).Invoke();
