@@ -44,7 +44,7 @@ public sealed class CostModel
     /// <summary>Whether every layer takes this input as built (no row was costed as a rebuilt layer).</summary>
     public bool TakesInput => Layers.All(l => l.SizeMismatch is null);
 
-    /// <summary>The receptive field of the last row with a spatial layout: the model's, when it is fully convolutional.</summary>
+    /// <summary>The receptive field of the model's outputs (the last row's); null when they have no spatial layout.</summary>
     public ReceptiveField? ReceptiveField => Layers.Count == 0 ? ReceptiveField.Identity : Layers[^1].ReceptiveField;
 
     /// <summary>Costs <paramref name="model"/> on <paramref name="channels"/>×<paramref name="height"/>×<paramref name="width"/> images.</summary>

@@ -110,7 +110,7 @@ internal static class LayerRules
         if (input.Rank != 4) throw new ArgumentException($"{layer}: expected input [N, C, H, W], received {input}");
         int h = input[2], w = input[3];
         bool even = h % output.H == 0 && w % output.W == 0;
-        var window = (h / Math.Max(1, output.H), w / Math.Max(1, output.W));
+        var window = (h / output.H, w / output.W);
         return Row(name, layer, input, new TensorShape(1, input[1], output.H, output.W), 0, 0, SavedForBackward.Nothing,
             even ? field?.Window(window, window, (0, 0), (1, 1)) : null);
     }
