@@ -7,6 +7,7 @@ var root = new RootCommand("fovea: train, evaluate and analyse convolutional neu
     EvalCommand.Create(),
     PredictCommand.Create(),
     SummaryCommand.Create(),
+    EquivarianceCommand.Create(),
     DemoCommand.Create(),
 };
 return root.Parse(args).Invoke();

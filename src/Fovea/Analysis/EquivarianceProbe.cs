@@ -4,7 +4,7 @@ using Fovea.Nn;
 namespace Fovea.Analysis;
 
 /// <summary>
-/// Measures, layer by layer, how far a model is from equivariance: ‖f(g(x)) − g′(f(x))‖ / ‖g′(f(x))‖ with f
+/// Measures, layer by layer, how far a model is from equivariance: ‖f(g(x)) − g′(f(x))‖ / ‖f(x)‖ with f
 /// the model up to that layer, g a transformation of the input and g′ the same transformation of the
 /// feature map (a translation divided by the layer's cumulative stride). Only output positions whose
 /// receptive field lies inside the image — away from zero padding, and away from the zero-filled band

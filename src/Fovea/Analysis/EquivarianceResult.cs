@@ -11,7 +11,7 @@ public enum EquivarianceComparison
 }
 
 /// <summary>
-/// One layer under one transformation: the relative error ‖f(g(x)) − g′(f(x))‖ / ‖g′(f(x))‖ over the
+/// One layer under one transformation: the relative error ‖f(g(x)) − g′(f(x))‖ / ‖f(x)‖ (‖f(x)‖ over the positions g′ reads) over the
 /// positions that border effects cannot reach (or ‖f(g(x)) − f(x)‖ / ‖f(x)‖ for a layer without a spatial map).
 /// </summary>
 /// <param name="Index">The layer's place in the probe (0 = first layer).</param>
