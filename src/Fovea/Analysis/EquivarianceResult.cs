@@ -59,13 +59,18 @@ public sealed class EquivarianceReport(TensorShape input, IReadOnlyList<ImageTra
     public IReadOnlyList<LayerEquivariance> Results { get; } = results;
 
     /// <summary>The probed layers, one result each (the first transformation's), in order.</summary>
-    public IReadOnlyList<LayerEquivariance> Layers => [.. Results.Where(r => r.Transform == Transforms[0])];
+    public IReadOnlyList<LayerEquivariance> Layers => [.. Results.Where((_, i) => i % Transforms.Count == 0)];
 
     /// <summary>The results of layer <paramref name="index"/>, in the order of <see cref="Transforms"/>.</summary>
-    public IReadOnlyList<LayerEquivariance> ForLayer(int index) => [.. Results.Where(r => r.Index == index)];
+    public IReadOnlyList<LayerEquivariance> ForLayer(int index) => [.. Results.Skip(index * Transforms.Count).Take(Transforms.Count)];
 
     /// <summary>The errors of every layer under <paramref name="transform"/>, in layer order (null: no interior).</summary>
-    public double?[] Errors(ImageTransform transform) => [.. Results.Where(r => r.Transform == transform).Select(r => r.RelativeError)];
+    public double?[] Errors(ImageTransform transform)
+    {
+        int t = Transforms.ToList().IndexOf(transform);
+        if (t < 0) throw new ArgumentException($"EquivarianceReport: {transform} was not probed. Probed: {string.Join(", ", Transforms)}");
+        return [.. Results.Where((_, i) => i % Transforms.Count == t).Select(r => r.RelativeError)];
+    }
 }
 
 /// <summary>
