@@ -9,6 +9,7 @@ var root = new RootCommand("fovea: train, evaluate and analyse convolutional neu
     SummaryCommand.Create(),
     AnalyzeCommand.Create(),
     InferCommand.Create(),
+    EquivarianceCommand.Create(),
     DemoCommand.Create(),
 };
 return root.Parse(args).Invoke();
