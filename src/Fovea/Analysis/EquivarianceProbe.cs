@@ -126,10 +126,10 @@ public static class EquivarianceProbe
     }
 
     /// <summary>The outputs of the first <paramref name="count"/> layers on <paramref name="x"/>, each with its receptive field (null once there is no spatial map). The caller disposes the outputs.</summary>
-    private static List<(Tensor Output, ProbeField? Field)> Run(List<(string Name, Module Layer)> layers, Tensor x, int count)
+    private static List<(Tensor Output, ReceptiveField? Field)> Run(List<(string Name, Module Layer)> layers, Tensor x, int count)
     {
-        var outputs = new List<(Tensor, ProbeField?)>(count);
-        ProbeField? field = ProbeField.Pixels;
+        var outputs = new List<(Tensor, ReceptiveField?)>(count);
+        ReceptiveField? field = ReceptiveField.Identity;
         var h = x;
         for (int i = 0; i < count; i++)
         {
@@ -138,7 +138,9 @@ public static class EquivarianceProbe
             try
             {
                 y = layer.Forward(h);
-                field = y.Rank == 4 && field is { } f && h.Rank == 4 ? f.Through(layer, h.Shape[2], h.Shape[3]) : null;
+                field = y.Rank == 4 && field is { } f && h.Rank == 4
+                    ? f.Through(layer, h.Shape[2], h.Shape[3]) ?? throw new ArgumentException($"Equivariance probe: the spatial geometry of {layer} is unknown, so its border-free interior cannot be found.")
+                    : null;
             }
             catch (ArgumentException e)
             {
@@ -153,7 +155,7 @@ public static class EquivarianceProbe
     }
 
     /// <summary>Every layer's result under <paramref name="g"/>, running g(x) through the layers alongside the outputs on x.</summary>
-    private static List<LayerEquivariance> Compare(List<(string Name, Module Layer)> layers, Tensor images, List<(Tensor Output, ProbeField? Field)> reference, ImageTransform g)
+    private static List<LayerEquivariance> Compare(List<(string Name, Module Layer)> layers, Tensor images, List<(Tensor Output, ReceptiveField? Field)> reference, ImageTransform g)
     {
         using var gx = g.Apply(images);
         var results = new List<LayerEquivariance>(layers.Count);
@@ -172,7 +174,7 @@ public static class EquivarianceProbe
         return results;
     }
 
-    private static LayerEquivariance Equivariance(int index, (string Name, Module Layer) layer, Tensor fx, Tensor fgx, ProbeField field, ImageTransform g, TensorShape input)
+    private static LayerEquivariance Equivariance(int index, (string Name, Module Layer) layer, Tensor fx, Tensor fgx, ReceptiveField field, ImageTransform g, TensorShape input)
     {
         var geometry = Geometry.Of(field, g, input, fx.Shape);
         var notes = geometry.Notes();
@@ -188,7 +190,7 @@ public static class EquivarianceProbe
             else notes.Add("no interior: every position's receptive field reaches the padding or the zero-filled band");
         }
         return new LayerEquivariance(index, layer.Name, layer.Layer.ToString() ?? "", fx.Shape, g, geometry.FeatureTransform, EquivarianceComparison.Equivariance,
-            error, interior, fx.Shape[2] * fx.Shape[3], (field.Y.Jump, field.X.Jump), (field.Y.Size, field.X.Size), notes);
+            error, interior, fx.Shape[2] * fx.Shape[3], PerAxis(field, a => a.Jump), PerAxis(field, a => a.Size), notes);
     }
 
     private static LayerEquivariance Invariance(int index, (string Name, Module Layer) layer, Tensor fx, Tensor fgx, ImageTransform g)
@@ -227,6 +229,9 @@ public static class EquivarianceProbe
         return Ratio(difference, norm);
     }
 
+    /// <summary>A per-axis quantity of the field as the (height, width) ints a result carries.</summary>
+    private static (int Y, int X) PerAxis(ReceptiveField field, Func<AxisField, long> value) => (checked((int)value(field.Height)), checked((int)value(field.Width)));
+
     private static double Ratio(double squaredDifference, double squaredNorm) =>
         squaredNorm > 0 ? Math.Sqrt(squaredDifference / squaredNorm) : squaredDifference == 0 ? 0 : double.PositiveInfinity;
 
@@ -241,11 +246,12 @@ public static class EquivarianceProbe
     }
 
     /// <summary>How g and g′ meet on one layer's grid: which positions are compared with which.</summary>
-    private sealed record Geometry(ProbeField Field, ImageTransform Transform, ImageTransform FeatureTransform, bool Exact, TensorShape Input, TensorShape Output)
+    private sealed record Geometry(ReceptiveField Field, ImageTransform Transform, ImageTransform FeatureTransform, bool Exact, TensorShape Input, TensorShape Output)
     {
-        public static Geometry Of(ProbeField field, ImageTransform g, TensorShape input, TensorShape output)
+        public static Geometry Of(ReceptiveField field, ImageTransform g, TensorShape input, TensorShape output)
         {
-            var (feature, exact) = g.OnFeatureMap(field.Y.Jump, field.X.Jump);
+            var (jumpY, jumpX) = PerAxis(field, a => a.Jump);
+            var (feature, exact) = g.OnFeatureMap(jumpY, jumpX);
             return new Geometry(field, g, feature, exact, input, output);
         }
 
@@ -260,10 +266,10 @@ public static class EquivarianceProbe
         {
             int h = Output[2], w = Output[3];
             var (top, bottom, left, right) = Transform.ContentRegion(Height, Width);
-            var rows = Field.Y.Inside(top, bottom, h);
-            var columns = Field.X.Inside(left, right, w);
-            var sourceRows = Field.Y.Inside(0, Height - 1, h);
-            var sourceColumns = Field.X.Inside(0, Width - 1, w);
+            var rows = Field.Height.Inside(top, bottom, h);
+            var columns = Field.Width.Inside(left, right, w);
+            var sourceRows = Field.Height.Inside(0, Height - 1, h);
+            var sourceColumns = Field.Width.Inside(0, Width - 1, w);
             for (int i = rows.From; i <= rows.To; i++)
                 for (int j = columns.From; j <= columns.To; j++)
                     if (FeatureTransform.Source(i, j, h, w) is { } s && s.Y >= sourceRows.From && s.Y <= sourceRows.To && s.X >= sourceColumns.From && s.X <= sourceColumns.To)
@@ -275,9 +281,9 @@ public static class EquivarianceProbe
             var notes = new List<string>();
             if (!Exact)
                 notes.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"shift not a multiple of the stride: the layer's jump is {Field.X.Jump}×{Field.Y.Jump} pixels, so it is compared with the feature map shifted by ({FeatureTransform.Dx}, {FeatureTransform.Dy})"));
+                    $"shift not a multiple of the stride: the layer's jump is {Field.Width.Jump}×{Field.Height.Jump} pixels, so it is compared with the feature map shifted by ({FeatureTransform.Dx}, {FeatureTransform.Dy})"));
             var (mirrorY, mirrorX) = Transform.MirroredAxes;
-            if (mirrorY && !Field.Y.IsSymmetric(Output[2], Height) || mirrorX && !Field.X.IsSymmetric(Output[3], Width))
+            if (mirrorY && !Field.Height.IsSymmetric(Output[2], Height) || mirrorX && !Field.Width.IsSymmetric(Output[3], Width))
                 notes.Add($"the feature grid is not symmetric about the image centre, so {Transform.Name} also misaligns its positions");
             return notes;
         }

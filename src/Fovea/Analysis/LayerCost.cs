@@ -38,7 +38,7 @@ public sealed record LayerCost
 
     public required SavedForBackward Saved { get; init; }
 
-    /// <summary>The receptive field of the outputs in input pixels; null once the layer's outputs have no spatial layout (after Flatten or Linear: each sees the whole image) or no regular window (uneven adaptive pooling).</summary>
+    /// <summary>The receptive field of the outputs in input pixels; null once the layer's outputs have no spatial layout (after Flatten or Linear: each sees the whole image) or no regular window (uneven adaptive pooling, a softmax across a spatial axis). See <see cref="Analysis.ReceptiveField.Through"/>.</summary>
     public required ReceptiveField? ReceptiveField { get; init; }
 
     /// <summary>Each Conv2d of this row (a residual block has two or three) beside its locally connected and dense twins.</summary>

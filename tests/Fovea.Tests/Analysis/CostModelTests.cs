@@ -115,6 +115,13 @@ public class CostModelTests
     }
 
     [Fact]
+    public void ASoftmaxKeepsTheFieldOnlyAcrossChannels()
+    {
+        Assert.Equal(ReceptiveField.Identity, Single(new Softmax(1), 2, 5, 5).ReceptiveField);
+        Assert.Null(Single(new LogSoftmax(), 2, 5, 5).ReceptiveField);   // along the width: each output sees its whole row
+    }
+
+    [Fact]
     public void BatchNormHasTwoParametersPerChannelAndKeepsItsInputAndStatistics()
     {
         var bn = new BatchNorm2d(3);

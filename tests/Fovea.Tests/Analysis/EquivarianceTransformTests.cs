@@ -74,15 +74,15 @@ public class EquivarianceTransformTests
     {
         // cnn-small: conv3 p1 → (3, 1, −1); pool2 → (4, 2, −1); conv3 p1 → (8, 2, −3); pool2 → (10, 4, −3).
         var model = Zoo.Create("cnn-small", rng: new Rng(1));
-        var field = ProbeField.Pixels;
+        var field = ReceptiveField.Identity;
         var expected = new[] { (3, 1, -1), (3, 1, -1), (4, 2, -1), (8, 2, -3), (8, 2, -3), (10, 4, -3) };
         int size = 28;
         foreach (var (layer, (s, j, start)) in EquivarianceProbe.Layers(model).Take(6).Zip(expected))
         {
-            field = field.Through(layer.Layer, size, size);
-            Assert.Equal(new ProbeAxis(s, j, start), field.X);
-            Assert.Equal(field.X, field.Y);
+            field = field.Through(layer.Layer, size, size)!;
+            Assert.Equal(AxisField.FromFirst(s, j, start), field.Width);
+            Assert.Equal(field.Width, field.Height);
         }
-        Assert.Equal((1, 5), new ProbeAxis(10, 4, -3).Inside(0, 27, 7)); // positions 0 and 6 see the padding
+        Assert.Equal((1, 5), AxisField.FromFirst(10, 4, -3).Inside(0, 27, 7)); // positions 0 and 6 see the padding
     }
 }
