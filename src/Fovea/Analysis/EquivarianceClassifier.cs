@@ -50,11 +50,8 @@ public sealed class ShiftRobustness
         normalization.CheckChannels(test.Channels);
         var correct = new long[maxShift + 1];
         var unchanged = new long[maxShift + 1];
-        bool training = model.IsTraining;
-        model.Eval();
-        try
+        using (model.Inference())
         {
-            using var _ = Autograd.NoGrad();
             for (int start = 0; start < test.Count; start += batchSize)
             {
                 int count = Math.Min(batchSize, test.Count - start);
@@ -66,10 +63,6 @@ public sealed class ShiftRobustness
                     foreach (var (dx, dy) in Directions)
                         Tally(Predict(model, pixels, ImageTransform.Translation(s * dx, s * dy), normalization, test.ClassCount), original, labels, ref correct[s], ref unchanged[s]);
             }
-        }
-        finally
-        {
-            model.Train(training);
         }
         var shifts = Enumerable.Range(0, maxShift + 1).Select(s =>
         {

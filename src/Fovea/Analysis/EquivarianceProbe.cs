@@ -42,7 +42,7 @@ public static class EquivarianceProbe
         Validate(images, transforms);
         var layers = Layers(model).ToList();
         var results = new List<LayerEquivariance>();
-        WithInference(model, () =>
+        using (model.Inference())
         {
             var reference = Run(layers, images, layers.Count);
             try
@@ -54,7 +54,7 @@ public static class EquivarianceProbe
             {
                 foreach (var (output, _) in reference) output.Dispose();
             }
-        });
+        }
         return new EquivarianceReport(images.Shape, [.. transforms], results);
     }
 
@@ -74,7 +74,7 @@ public static class EquivarianceProbe
         var layers = Layers(model).ToList();
         if ((uint)layerIndex >= (uint)layers.Count) throw new ArgumentOutOfRangeException(nameof(layerIndex), $"CompareFeatureMaps: the model has {layers.Count} layers. Received: {layerIndex}");
         FeatureMapComparison? comparison = null;
-        WithInference(model, () =>
+        using (model.Inference())
         {
             using var transformed = transform.Apply(image);
             var plain = Run(layers, image, layerIndex + 1);
@@ -97,7 +97,7 @@ public static class EquivarianceProbe
             {
                 foreach (var (output, _) in plain.Concat(moved)) output.Dispose();
             }
-        });
+        }
         return comparison!;
     }
 
@@ -108,21 +108,6 @@ public static class EquivarianceProbe
         foreach (var g in transforms)
             if (g.NeedsSquare && images.Shape[2] != images.Shape[3])
                 throw new ArgumentException($"Equivariance probe: {g.Name} needs square images. Received: {images.Shape}");
-    }
-
-    private static void WithInference(Module model, Action action)
-    {
-        bool training = model.IsTraining;
-        model.Eval();
-        try
-        {
-            using var _ = Autograd.NoGrad();
-            action();
-        }
-        finally
-        {
-            model.Train(training);
-        }
     }
 
     /// <summary>The outputs of the first <paramref name="count"/> layers on <paramref name="x"/>, each with its receptive field (null once there is no spatial map). The caller disposes the outputs.</summary>

@@ -24,7 +24,7 @@ public static class TiledInference
         var output = Tensor.Empty(plan.OutputShape);
         try
         {
-            InEvaluation(features, () =>
+            using (features.Inference())
             {
                 foreach (var rows in plan.Rows)
                     foreach (var columns in plan.Columns)
@@ -36,7 +36,7 @@ public static class TiledInference
                             throw new InvalidOperationException($"TiledInference: a tile of input rows {rows.InputStart}…{rows.InputEnd} gave {result.Shape}, too small for outputs {rows.OutputStart}…{rows.OutputEnd}: a layer does not follow its receptive field.");
                         Paste(result, rows.OutputStart - rowOffset, columns.OutputStart - columnOffset, output, rows, columns);
                     }
-            });
+            }
             return output;
         }
         catch
@@ -51,24 +51,7 @@ public static class TiledInference
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(image);
-        Tensor? result = null;
-        InEvaluation(features, () => result = ForwardFreeing(features, image));
-        return result!;
-    }
-
-    private static void InEvaluation(Module features, Action run)
-    {
-        bool training = features.IsTraining;
-        features.Eval();
-        try
-        {
-            using var _ = Autograd.NoGrad();
-            run();
-        }
-        finally
-        {
-            features.Train(training);
-        }
+        using (features.Inference()) return ForwardFreeing(features, image);
     }
 
     /// <summary>Runs a Sequential layer by layer, returning each intermediate to the pool as soon as the next layer has produced its output; the result is a new tensor, never <paramref name="input"/>.</summary>

@@ -95,6 +95,26 @@ public abstract class Module
     /// <summary>Inference mode: dropout off, BatchNorm uses its running statistics.</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>
+    /// Evaluation mode with nothing recorded until the scope is disposed, then the previous mode again:
+    /// <c>using (model.Inference()) { … }</c>. What evaluation, probes and tiled runs all need.
+    /// </summary>
+    public InferenceScope Inference()
+    {
+        var scope = new InferenceScope(this, IsTraining, Autograd.NoGrad());
+        Eval();
+        return scope;
+    }
+
+    public readonly struct InferenceScope(Module module, bool wasTraining, Autograd.NoGradScope noGrad) : IDisposable
+    {
+        public void Dispose()
+        {
+            noGrad.Dispose();
+            module.Train(wasTraining);
+        }
+    }
+
     /// <summary>Zeroes every parameter's gradient.</summary>
     public void ZeroGrad()
     {

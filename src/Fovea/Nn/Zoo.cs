@@ -92,18 +92,9 @@ public static class Zoo
     /// <summary>Elements per image after <paramref name="features"/>, found by running a zero image through it without recording.</summary>
     private static int FlattenedSize(Module features, TensorShape input)
     {
-        bool training = features.IsTraining;
-        features.Eval();
-        try
-        {
-            using var _ = Autograd.NoGrad();
-            using var x = Tensor.Zeros(input);
-            using var y = features.Forward(x);
-            return y.Length;
-        }
-        finally
-        {
-            features.Train(training);
-        }
+        using var _ = features.Inference();
+        using var x = Tensor.Zeros(input);
+        using var y = features.Forward(x);
+        return y.Length;
     }
 }

@@ -102,15 +102,12 @@ public sealed class Trainer
     /// <summary>Loss, accuracy, per-class accuracy and confusion matrix of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode.</summary>
     public static EvaluationResult Evaluate(Module model, DataLoader data)
     {
-        bool wasTraining = model.IsTraining;
-        model.Eval();
         int classes = data.Dataset.ClassCount;
         var confusion = Enumerable.Range(0, classes).Select(_ => new int[classes]).ToArray();
         double lossSum = 0;
         long seen = 0;
-        try
+        using (model.Inference())
         {
-            using var _ = Autograd.NoGrad();
             foreach (var batch in data.Epoch(0))
             {
                 using (batch)
@@ -125,10 +122,6 @@ public sealed class Trainer
                     for (int i = 0; i < batch.Count; i++) confusion[batch.Labels[i]][predicted[i]]++;
                 }
             }
-        }
-        finally
-        {
-            model.Train(wasTraining);
         }
         return new EvaluationResult(seen == 0 ? 0 : lossSum / seen, confusion, data.Dataset.ClassNames);
     }
