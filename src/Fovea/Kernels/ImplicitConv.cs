@@ -13,8 +13,11 @@ namespace Fovea.Kernels;
 /// </summary>
 internal sealed unsafe class ImplicitConv : IDisposable
 {
-    /// <summary>Depth of one pass of the micro-kernel: a 32-column B window of this many taps stays in L1.</summary>
-    private const int DepthBlock = 256;
+    /// <summary>
+    /// Most taps in one pass of the micro-kernel: the 32-column B window of 576 taps of a 3×3 kernel (three
+    /// taps share each cache line) stays in L1. Deeper products are cut into equal blocks, never a short tail.
+    /// </summary>
+    private const int MaxDepthBlock = 576;
 
     private readonly GemmKernel _kernel;
     private readonly int _tileRows;
@@ -114,14 +117,15 @@ internal sealed unsafe class ImplicitConv : IDisposable
     {
         int depth = Wide.Depth, stride = Wide.WideStride, nr = GemmMicroKernel<TVec, TOps>.Cols, mr = _tileRows;
         int panels = PaddedRows / mr;
+        int blocks = (depth + MaxDepthBlock - 1) / MaxDepthBlock, block = (depth + blocks - 1) / blocks;
         fixed (float* packed = _packedWeights)
         fixed (int* offsets = _offsets)
         {
             for (int j = 0; j < stride; j += nr)
             {
-                for (int pc = 0; pc < depth; pc += DepthBlock)
+                for (int pc = 0; pc < depth; pc += block)
                 {
-                    int kc = Math.Min(DepthBlock, depth - pc);
+                    int kc = Math.Min(block, depth - pc);
                     for (int panel = 0; panel < panels; panel++)
                         GemmMicroKernel<TVec, TOps>.Tile(kc, packed + (long)panel * mr * depth + pc * mr,
                             new OffsetRows(source + j, offsets + pc), wide + (long)panel * mr * stride + j, stride, 1f);

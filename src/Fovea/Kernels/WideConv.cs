@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Fovea.Kernels;
 
 /// <summary>
@@ -72,24 +70,15 @@ internal readonly struct WideConv
     }
 
     /// <summary>Copies <paramref name="source"/> [Channels, Height, Width] into the zero-padded layout.</summary>
-    public void Pad(ReadOnlySpan<float> source, Span<float> padded)
+    public unsafe void Pad(ReadOnlySpan<float> source, Span<float> padded)
     {
         padded = padded[..PaddedLength];
-        int pw = PaddedWidth;
-        for (int c = 0; c < Channels; c++)
+        padded.Clear();
+        fixed (float* src = source, dst = padded)
         {
-            var plane = padded.Slice(c * PlaneLength, PlaneLength);
-            plane[..(PadTop * pw)].Clear();
-            plane[((PadTop + Height) * pw)..].Clear();
-            for (int h = 0; h < Height; h++)
-            {
-                var row = plane.Slice((PadTop + h) * pw, pw);
-                row[..PadLeft].Clear();
-                source.Slice((c * Height + h) * Width, Width).CopyTo(row[PadLeft..]);
-                row[(PadLeft + Width)..].Clear();
-            }
+            for (int c = 0; c < Channels; c++)
+                RowCopy.Copy(src + c * Height * Width, Width, dst + c * PlaneLength + PadTop * PaddedWidth + PadLeft, PaddedWidth, Height, Width);
         }
-        padded[(Channels * PlaneLength)..].Clear();
     }
 
     /// <summary>
@@ -97,19 +86,18 @@ internal readonly struct WideConv
     /// ([rows, OutHeight, OutWidth]): plus bias[row] when a bias is given, or added to what output holds
     /// when <paramref name="accumulate"/> is set.
     /// </summary>
-    public void Narrow(ReadOnlySpan<float> wide, Span<float> output, int rows, ReadOnlySpan<float> bias, bool accumulate)
+    public unsafe void Narrow(ReadOnlySpan<float> wide, Span<float> output, int rows, ReadOnlySpan<float> bias, bool accumulate)
     {
         int outPlane = OutHeight * OutWidth;
-        for (int r = 0; r < rows; r++)
+        if (wide.Length < rows * WideStride || output.Length < rows * outPlane) throw new ArgumentException("WideConv.Narrow: buffers too short.");
+        fixed (float* src = wide, dst = output)
         {
-            float shift = bias.IsEmpty ? 0f : bias[r];
-            for (int h = 0; h < OutHeight; h++)
+            for (int r = 0; r < rows; r++)
             {
-                var src = wide.Slice(r * WideStride + h * PaddedWidth, OutWidth);
-                var dst = output.Slice(r * outPlane + h * OutWidth, OutWidth);
-                if (accumulate) TensorPrimitives.Add(dst, src, dst);
-                else if (shift != 0f) TensorPrimitives.Add(src, shift, dst);
-                else src.CopyTo(dst);
+                float* from = src + (long)r * WideStride, to = dst + (long)r * outPlane;
+                if (accumulate) RowCopy.Accumulate(from, PaddedWidth, to, OutWidth, OutHeight, OutWidth);
+                else if (!bias.IsEmpty) RowCopy.CopyShifted(from, PaddedWidth, to, OutWidth, OutHeight, OutWidth, bias[r]);
+                else RowCopy.Copy(from, PaddedWidth, to, OutWidth, OutHeight, OutWidth);
             }
         }
     }
@@ -119,21 +107,16 @@ internal readonly struct WideConv
     /// with zeros in the discarded columns and in rows past <paramref name="rows"/>: the gradient of the output
     /// as the weight gradient reads it.
     /// </summary>
-    public void Widen(ReadOnlySpan<float> output, Span<float> wide, int rows, int paddedRows, int stride)
+    public unsafe void Widen(ReadOnlySpan<float> output, Span<float> wide, int rows, int paddedRows, int stride)
     {
         int outPlane = OutHeight * OutWidth;
         wide = wide[..(paddedRows * stride)];
-        for (int r = 0; r < rows; r++)
+        wide.Clear();
+        if (output.Length < rows * outPlane || stride < WideLength) throw new ArgumentException("WideConv.Widen: buffers too short.");
+        fixed (float* src = output, dst = wide)
         {
-            var dst = wide.Slice(r * stride, stride);
-            for (int h = 0; h < OutHeight; h++)
-            {
-                var row = dst.Slice(h * PaddedWidth, PaddedWidth);
-                output.Slice(r * outPlane + h * OutWidth, OutWidth).CopyTo(row);
-                row[OutWidth..].Clear();
-            }
-            dst[WideLength..].Clear();
+            for (int r = 0; r < rows; r++)
+                RowCopy.Copy(src + (long)r * outPlane, OutWidth, dst + (long)r * stride, PaddedWidth, OutHeight, OutWidth);
         }
-        wide[(rows * stride)..].Clear();
     }
 }
