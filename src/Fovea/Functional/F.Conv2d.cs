@@ -47,7 +47,7 @@ public static partial class F
         float[] xs = x.Data, ys = y.Data;
         float[]? bs = bias?.Data;
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
-        Parallelism.For(g.Batch, (start, end) =>
+        ForkJoin.For(g.Batch, (start, end) =>
         {
             float[] scratch = TensorPool.Rent(plan.ScratchLength);
             for (int n = start; n < end; n++)
@@ -97,7 +97,7 @@ public static partial class F
         float[] xs = x.Data, ws = weight.Data, ys = y.Data;
         float[]? bs = bias?.Data;
         // Images are independent: each chunk of the batch gets one im2col scratch (never a whole-batch buffer).
-        Parallelism.For(g.Batch, (start, end) =>
+        ForkJoin.For(g.Batch, (start, end) =>
         {
             float[]? columns = g.IsPointwise ? null : TensorPool.Rent(g.ColumnsLength);
             for (int n = start; n < end; n++)

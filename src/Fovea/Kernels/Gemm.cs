@@ -62,17 +62,22 @@ public static unsafe class Gemm
             int units = ((splitM ? m : n) + unit - 1) / unit;
             int chunks = Math.Max(1, Math.Min(threads, units));
             // Chunks are whole tiles, so every element is summed by the same code in the same order.
-            Parallelism.For(chunks, (c0, c1) =>
-            {
-                for (int ci = c0; ci < c1; ci++)
-                {
-                    var (u0, u1) = Parallelism.Chunk(units, chunks, ci);
-                    if (splitM) job.Run(kernel, u0 * unit, Math.Min(m, u1 * unit), 0, n);
-                    else job.Run(kernel, 0, m, u0 * unit, Math.Min(n, u1 * unit));
-                }
-            });
+            if (chunks == 1) job.Run(kernel, 0, m, 0, n);
+            else RunInParallel(job, kernel, chunks, units, unit, splitM, m, n);
         }
     }
+
+    // A separate method so that single-threaded products (most calls inside a convolution) allocate no closure.
+    private static void RunInParallel(Job job, GemmKernel kernel, int chunks, int units, int unit, bool splitM, int m, int n) =>
+        ForkJoin.For(chunks, (c0, c1) =>
+        {
+            for (int ci = c0; ci < c1; ci++)
+            {
+                var (u0, u1) = Parallelism.Chunk(units, chunks, ci);
+                if (splitM) job.Run(kernel, u0 * unit, Math.Min(m, u1 * unit), 0, n);
+                else job.Run(kernel, 0, m, u0 * unit, Math.Min(n, u1 * unit));
+            }
+        });
 
     private readonly struct Job(bool transA, bool transB, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
