@@ -7,9 +7,10 @@ namespace Fovea;
 /// <see cref="Parallelism.Chunk"/>), run by dedicated worker threads that wait between calls. The kernels
 /// of a training step fork about forty times, and Parallel.For's bookkeeping (~1.7 KB a call) was most of
 /// a step's managed allocation. A chunk runs with <see cref="Parallelism.UseThreads"/>(1), so whatever it
-/// calls does not fork again. Calls from a thread-pool thread (inside Parallelism.For, a server request)
-/// or made while the workers are busy with another caller run their chunks inline, in order: the chunk
-/// boundaries, and so the results, never depend on who runs them.
+/// calls does not fork again. A call made while the workers serve another caller runs its chunks inline,
+/// in order: the chunk boundaries, and so the results, never depend on who runs them. (Called from inside
+/// a Parallelism.For body, whose private nesting flag this cannot see, it may use one thread more than
+/// <see cref="Parallelism.Threads"/>; Fovea's own kernels all fork here instead.)
 /// </summary>
 internal static class ForkJoin
 {
@@ -32,7 +33,7 @@ internal static class ForkJoin
             if (count > 0) body(0, count);
             return;
         }
-        if (_forking || Thread.CurrentThread.IsThreadPoolThread || !Monitor.TryEnter(Gate))
+        if (_forking || !Monitor.TryEnter(Gate))
         {
             RunInline(count, chunks, body);
             return;

@@ -53,9 +53,12 @@ internal static unsafe class GemmMicroKernel<TVec, TOps> where TVec : struct whe
 
     public static int Cols => 2 * TOps.Width;
 
-    /// <summary>C[0..Rows, 0..Cols] += alpha · Apanel · B over <paramref name="kc"/> steps.</summary>
+    /// <summary>
+    /// C[0..Rows, 0..Cols] += alpha · Apanel · B over <paramref name="kc"/> steps; with <paramref name="overwrite"/>,
+    /// C = alpha · Apanel · B (whatever C held), which spares a convolution clearing its output first.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile<TB>(int kc, float* a, TB b, float* c, int ldc, float alpha) where TB : struct, IPanelRows
+    public static void Tile<TB>(int kc, float* a, TB b, float* c, int ldc, float alpha, bool overwrite = false) where TB : struct, IPanelRows
     {
         int w = TOps.Width, rows = Rows;
         TVec c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -87,25 +90,27 @@ internal static unsafe class GemmMicroKernel<TVec, TOps> where TVec : struct whe
             a += rows;
         }
         TVec al = TOps.Broadcast(alpha);
-        AddRow(c, w, al, c00, c01); c += ldc;
-        AddRow(c, w, al, c10, c11); c += ldc;
-        AddRow(c, w, al, c20, c21); c += ldc;
-        AddRow(c, w, al, c30, c31); c += ldc;
-        AddRow(c, w, al, c40, c41); c += ldc;
-        AddRow(c, w, al, c50, c51);
+        AddRow(c, w, al, overwrite, c00, c01); c += ldc;
+        AddRow(c, w, al, overwrite, c10, c11); c += ldc;
+        AddRow(c, w, al, overwrite, c20, c21); c += ldc;
+        AddRow(c, w, al, overwrite, c30, c31); c += ldc;
+        AddRow(c, w, al, overwrite, c40, c41); c += ldc;
+        AddRow(c, w, al, overwrite, c50, c51);
         if (rows == 8)
         {
             c += ldc;
-            AddRow(c, w, al, c60, c61); c += ldc;
-            AddRow(c, w, al, c70, c71);
+            AddRow(c, w, al, overwrite, c60, c61); c += ldc;
+            AddRow(c, w, al, overwrite, c70, c71);
         }
     }
 
+    /// <summary>C row += alpha·acc, or C row = alpha·acc when overwriting (C is then not read: it may hold NaN).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow(float* c, int w, TVec alpha, TVec lo, TVec hi)
+    private static void AddRow(float* c, int w, TVec alpha, bool overwrite, TVec lo, TVec hi)
     {
-        TOps.Store(c, TOps.MultiplyAdd(lo, alpha, TOps.Load(c)));
-        TOps.Store(c + w, TOps.MultiplyAdd(hi, alpha, TOps.Load(c + w)));
+        TVec old0 = overwrite ? default : TOps.Load(c), old1 = overwrite ? default : TOps.Load(c + w);
+        TOps.Store(c, TOps.MultiplyAdd(lo, alpha, old0));
+        TOps.Store(c + w, TOps.MultiplyAdd(hi, alpha, old1));
     }
 
     /// <summary>A tile cut by the edge of C: computed in a scratch tile, then the valid part added.</summary>

@@ -98,7 +98,6 @@ internal sealed unsafe class ImplicitConv : IDisposable
         var padded = scratch[..Wide.PaddedLength];
         var wide = scratch.Slice(Wide.PaddedLength, PaddedRows * Wide.WideStride);
         Wide.Pad(source, padded);
-        wide.Clear();
         fixed (float* pSource = padded, pWide = wide)
         {
             switch (_kernel)
@@ -126,9 +125,10 @@ internal sealed unsafe class ImplicitConv : IDisposable
                 for (int pc = 0; pc < depth; pc += block)
                 {
                     int kc = Math.Min(block, depth - pc);
+                    // The first block writes the wide output, later ones add to it: it is never cleared.
                     for (int panel = 0; panel < panels; panel++)
                         GemmMicroKernel<TVec, TOps>.Tile(kc, packed + (long)panel * mr * depth + pc * mr,
-                            new OffsetRows(source + j, offsets + pc), wide + (long)panel * mr * stride + j, stride, 1f);
+                            new OffsetRows(source + j, offsets + pc), wide + (long)panel * mr * stride + j, stride, 1f, overwrite: pc == 0);
                 }
             }
         }
