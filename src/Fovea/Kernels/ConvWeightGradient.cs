@@ -73,7 +73,7 @@ internal static unsafe class ConvWeightGradient
     private const int CacheLineFloats = 16;
 
     /// <summary>The first 64-byte boundary at or after <paramref name="p"/> (pinned memory only: a moved array loses it).</summary>
-    internal static float* AlignToCacheLine(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
+    private static float* AlignToCacheLine(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
