@@ -47,14 +47,18 @@ public static partial class F
         float[] xs = x.Data, ys = y.Data;
         float[]? bs = bias?.Data;
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
-        ForkJoin.For(g.Batch, (start, end) =>
+        // Fewer images than threads (batch-1 latency): each image's column tiles are split among threads instead.
+        if (g.Batch < Parallelism.Threads) RunImages(0, g.Batch, splitTiles: true);
+        else ForkJoin.For(g.Batch, (start, end) => RunImages(start, end, splitTiles: false));
+
+        void RunImages(int start, int end, bool splitTiles)
         {
             float[] scratch = TensorPool.Rent(plan.ScratchLength);
             for (int n = start; n < end; n++)
                 plan.Run(xs.AsSpan(n * inLength, inLength), ys.AsSpan(n * outLength, outLength), bs.AsSpan(0, bs is null ? 0 : g.OutChannels),
-                    accumulate: false, scratch.AsSpan(0, plan.ScratchLength));
+                    accumulate: false, scratch.AsSpan(0, plan.ScratchLength), splitTiles);
             TensorPool.Return(scratch);
-        });
+        }
     }
 
     /// <summary>

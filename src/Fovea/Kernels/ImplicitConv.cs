@@ -92,27 +92,43 @@ internal sealed unsafe class ImplicitConv : IDisposable
     /// <summary>
     /// One image: <paramref name="source"/> [Channels, H, W] → <paramref name="target"/> [Rows, outH, outW],
     /// written as result + bias[row] (bias may be empty), or added to target when <paramref name="accumulate"/> is set.
+    /// With <paramref name="splitTiles"/> the column tiles are shared among threads: for a batch smaller
+    /// than the thread count (batch-1 latency), where splitting images would leave cores idle.
     /// </summary>
-    public void Run(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, Span<float> scratch)
+    public void Run(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, Span<float> scratch, bool splitTiles = false)
     {
         var padded = scratch[..Wide.PaddedLength];
         var wide = scratch.Slice(Wide.PaddedLength, PaddedRows * Wide.WideStride);
         Wide.Pad(source, padded);
+        int tiles = Wide.WideStride / TileCols(_kernel);
         fixed (float* pSource = padded, pWide = wide)
         {
-            switch (_kernel)
-            {
-                case GemmKernel.Vector512: Multiply<Vector512<float>, V512>(pSource, pWide); break;
-                case GemmKernel.Vector256: Multiply<Vector256<float>, V256>(pSource, pWide); break;
-                default: Multiply<Vector128<float>, V128>(pSource, pWide); break;
-            }
+            if (splitTiles && Parallelism.ChunkCount(tiles) > 1) MultiplyInParallel(pSource, pWide, tiles);
+            else Multiply(pSource, pWide, 0, tiles);
         }
         Wide.Narrow(wide, target, Rows, bias, accumulate);
     }
 
+    // A separate method so that only split runs pay for the closure.
+    private void MultiplyInParallel(float* source, float* wide, int tiles)
+    {
+        nint s = (nint)source, w = (nint)wide;
+        ForkJoin.For(tiles, (first, end) => Multiply((float*)s, (float*)w, first, end));
+    }
+
+    private void Multiply(float* source, float* wide, int firstTile, int endTile)
+    {
+        switch (_kernel)
+        {
+            case GemmKernel.Vector512: Multiply<Vector512<float>, V512>(source, wide, firstTile, endTile); break;
+            case GemmKernel.Vector256: Multiply<Vector256<float>, V256>(source, wide, firstTile, endTile); break;
+            default: Multiply<Vector128<float>, V128>(source, wide, firstTile, endTile); break;
+        }
+    }
+
     // Column tiles outer: the B window of a tile (a few padded rows per channel) stays in L1 while every
     // row panel of the weights streams past it from L2.
-    private void Multiply<TVec, TOps>(float* source, float* wide) where TVec : struct where TOps : struct, IVectorOps<TVec>
+    private void Multiply<TVec, TOps>(float* source, float* wide, int firstTile, int endTile) where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         int depth = Wide.Depth, stride = Wide.WideStride, nr = GemmMicroKernel<TVec, TOps>.Cols, mr = _tileRows;
         int panels = PaddedRows / mr;
@@ -120,7 +136,7 @@ internal sealed unsafe class ImplicitConv : IDisposable
         fixed (float* packed = _packedWeights)
         fixed (int* offsets = _offsets)
         {
-            for (int j = 0; j < stride; j += nr)
+            for (int j = firstTile * nr; j < endTile * nr; j += nr)
             {
                 for (int pc = 0; pc < depth; pc += block)
                 {

@@ -42,16 +42,20 @@ public class ImplicitConvTests
         var (x, w, _) = Inputs(g);
         var bias = Random(g.OutChannels, 4);
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
-        var y = new float[g.Batch * outLength];
-        using var plan = ImplicitConv.ForOutput(g, w, kernel);
-        var scratch = Filled(plan.ScratchLength, float.NaN); // contents unspecified: nothing may leak through
-        for (int n = 0; n < g.Batch; n++)
-            plan.Run(x.AsSpan(n * inLength, inLength), y.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch);
-
-        var expected = new float[y.Length];
+        var expected = new float[g.Batch * outLength];
         ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] += x[xi] * w[wi]);
         for (int i = 0; i < expected.Length; i++) expected[i] += bias[i / g.OutPixels % g.OutChannels];
-        TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name} {kernel}");
+
+        using var plan = ImplicitConv.ForOutput(g, w, kernel);
+        using var threads = Parallelism.UseThreads(2);
+        foreach (bool splitTiles in new[] { false, true })
+        {
+            var y = new float[g.Batch * outLength];
+            var scratch = Filled(plan.ScratchLength, float.NaN); // contents unspecified: nothing may leak through
+            for (int n = 0; n < g.Batch; n++)
+                plan.Run(x.AsSpan(n * inLength, inLength), y.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles);
+            TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name} {kernel} split={splitTiles}");
+        }
     }
 
     [Theory]
