@@ -8,12 +8,15 @@ namespace Fovea.Kernels;
 /// The weight gradient of a stride-1, ungrouped convolution, dW[o, tap] += Σ_pixels dy[o, p]·x[tap row, p],
 /// without im2col: each tap's im2col row is a shifted window of the padded image (<see cref="WideConv"/>)
 /// and dy is copied into the same wide layout with zeros in the discarded columns, so every term is a
-/// dot product of two contiguous rows. Tiles of 4 output channels × 4 taps keep 16 vector accumulators
-/// over a group of images and are summed across lanes once per group, in a fixed order.
+/// dot product of two contiguous rows. Tiles of 4 output channels × 6 taps (4 below AVX-512) keep 24 (16)
+/// vector accumulators over a group of images and are summed across lanes once per group, in a fixed order.
 /// </summary>
 internal static unsafe class ConvWeightGradient
 {
-    private const int TileChannels = 4, TileTaps = 4;
+    private const int TileChannels = 4;
+
+    /// <summary>Taps per tile: six with AVX-512's 32 registers (24 accumulators), four otherwise (16).</summary>
+    private static int TileTaps(GemmKernel kernel) => kernel == GemmKernel.Vector512 ? 6 : 4;
 
     /// <summary>Floats of dy rows a group may hold so that a tile's 4 rows of every image in the group stay in L1.</summary>
     private const int L1Floats = 6 * 1024;
@@ -28,7 +31,7 @@ internal static unsafe class ConvWeightGradient
         var wide = new WideConv(g.InChannels, g.InHeight, g.InWidth, (g.KernelHeight, g.KernelWidth), (g.DilationHeight, g.DilationWidth),
             g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, tileCols: 16);
         int outChannels = g.OutChannels, depth = wide.Depth, stride = wide.WideStride;
-        int paddedChannels = RoundUp(outChannels, TileChannels), paddedDepth = RoundUp(depth, TileTaps);
+        int paddedChannels = RoundUp(outChannels, TileChannels), paddedDepth = RoundUp(depth, TileTaps(kernel));
         int dyLength = paddedChannels * stride, imageLength = g.InChannels * g.InPixels, outLength = outChannels * g.OutPixels;
         int group = Math.Clamp(L1Floats / (TileChannels * stride), 1, count);
 
@@ -82,7 +85,7 @@ internal static unsafe class ConvWeightGradient
         public void Run<TVec, TOps>() where TVec : struct where TOps : struct, IVectorOps<TVec>
         {
             for (int o = 0; o < outChannels; o += TileChannels)
-                for (int t = 0; t < depth; t += TileTaps)
+                for (int t = 0; t < depth; t += TOps.Width == 16 ? 6 : 4)
                     Tile<TVec, TOps>(o, t);
         }
 
@@ -90,13 +93,16 @@ internal static unsafe class ConvWeightGradient
         private void Tile<TVec, TOps>(int o, int t) where TVec : struct where TOps : struct, IVectorOps<TVec>
         {
             int w = TOps.Width;
+            bool six = w == 16;  // a constant per specialisation: the last two taps compile away elsewhere
             TVec s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
             TVec s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
+            TVec s04 = default, s05 = default, s14 = default, s15 = default, s24 = default, s25 = default, s34 = default, s35 = default;
             for (int n = 0; n < images; n++)
             {
                 float* d0 = dy + (long)n * dyImage + (long)o * length, d1 = d0 + length, d2 = d1 + length, d3 = d2 + length;
                 float* image = x + (long)n * xImage;
                 float* x0 = image + offsets[t], x1 = image + offsets[t + 1], x2 = image + offsets[t + 2], x3 = image + offsets[t + 3];
+                float* x4 = six ? image + offsets[t + 4] : null, x5 = six ? image + offsets[t + 5] : null;
                 for (int p = 0; p < length; p += w)
                 {
                     TVec g0 = TOps.Load(d0 + p), g1 = TOps.Load(d1 + p), g2 = TOps.Load(d2 + p), g3 = TOps.Load(d3 + p);
@@ -108,12 +114,22 @@ internal static unsafe class ConvWeightGradient
                     s02 = TOps.MultiplyAdd(g0, v, s02); s12 = TOps.MultiplyAdd(g1, v, s12); s22 = TOps.MultiplyAdd(g2, v, s22); s32 = TOps.MultiplyAdd(g3, v, s32);
                     v = TOps.Load(x3 + p);
                     s03 = TOps.MultiplyAdd(g0, v, s03); s13 = TOps.MultiplyAdd(g1, v, s13); s23 = TOps.MultiplyAdd(g2, v, s23); s33 = TOps.MultiplyAdd(g3, v, s33);
+                    if (six)
+                    {
+                        v = TOps.Load(x4 + p);
+                        s04 = TOps.MultiplyAdd(g0, v, s04); s14 = TOps.MultiplyAdd(g1, v, s14); s24 = TOps.MultiplyAdd(g2, v, s24); s34 = TOps.MultiplyAdd(g3, v, s34);
+                        v = TOps.Load(x5 + p);
+                        s05 = TOps.MultiplyAdd(g0, v, s05); s15 = TOps.MultiplyAdd(g1, v, s15); s25 = TOps.MultiplyAdd(g2, v, s25); s35 = TOps.MultiplyAdd(g3, v, s35);
+                    }
                 }
             }
             if (typeof(TVec) == typeof(Vector512<float>) && Avx512F.IsSupported)
             {
-                StoreSixteen(o, t, Sums(As(s00), As(s01), As(s02), As(s03), As(s10), As(s11), As(s12), As(s13),
+                var zero = Vector512<float>.Zero;
+                StoreSixteen(o, t, 4, Sums(As(s00), As(s01), As(s02), As(s03), As(s10), As(s11), As(s12), As(s13),
                     As(s20), As(s21), As(s22), As(s23), As(s30), As(s31), As(s32), As(s33)));
+                StoreSixteen(o, t + 4, 2, Sums(As(s04), As(s05), zero, zero, As(s14), As(s15), zero, zero,
+                    As(s24), As(s25), zero, zero, As(s34), As(s35), zero, zero));
                 return;
             }
             Store<TVec, TOps>(o, t, s00, s01, s02, s03);
@@ -147,9 +163,10 @@ internal static unsafe class ConvWeightGradient
             static Vector512<float> Singles(Vector512<float> a, Vector512<float> b) => Avx512F.Shuffle(a, b, 0x88) + Avx512F.Shuffle(a, b, 0xDD);
         }
 
-        private void StoreSixteen(int o, int t, Vector512<float> sums)
+        /// <summary>Adds the sums of <see cref="Sums"/> for <paramref name="tileTaps"/> taps from t into dW, skipping the padding rows and taps.</summary>
+        private void StoreSixteen(int o, int t, int tileTaps, Vector512<float> sums)
         {
-            int rows = Math.Min(TileChannels, outChannels - o), taps = Math.Min(TileTaps, depth - t);
+            int rows = Math.Min(TileChannels, outChannels - o), taps = Math.Min(tileTaps, depth - t);
             for (int r = 0; r < rows; r++)
             {
                 float* row = dw + (long)(o + r) * depth + t;
@@ -163,7 +180,7 @@ internal static unsafe class ConvWeightGradient
         {
             if (o >= outChannels) return;
             float* row = dw + (long)o * depth + t;
-            int valid = Math.Min(TileTaps, depth - t);
+            int valid = Math.Min(4, depth - t);
             row[0] += TOps.Sum(a);
             if (valid > 1) row[1] += TOps.Sum(b);
             if (valid > 2) row[2] += TOps.Sum(c);
