@@ -31,10 +31,77 @@ public static partial class F
             throw new ArgumentException($"{op}: bias must be [{outChannels}]. Received {bias.Shape}");
 
         var y = Tensor.Empty(g.OutputShape);
+        if (ImplicitConv.Supports(g)) ImplicitConv2dForward(g, x, weight, bias, y);
+        else Im2ColConv2dForward(g, x, weight, bias, y);
+        return Autograd.Record(y, "Conv2d", [x, weight, bias], dy =>
+        {
+            if (ImplicitConv.Supports(g)) ImplicitConv2dBackward(g, x, weight, bias, dy.Data);
+            else Conv2dBackward(g, x, weight, bias, dy.Data);
+        });
+    }
+
+    /// <summary>Stride-1 ungrouped convolutions: the implicit GEMM reads each padded image in place, images split across threads.</summary>
+    private static void ImplicitConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
+        using var plan = ImplicitConv.ForOutput(g, weight.Span, Gemm.DefaultKernel);
+        float[] xs = x.Data, ys = y.Data;
+        float[]? bs = bias?.Data;
+        int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
+        // Fewer images than threads (batch-1 latency): each image's column tiles are split among threads instead.
+        if (g.Batch < Parallelism.Threads) RunImages(0, g.Batch, splitTiles: true);
+        else ForkJoin.For(g.Batch, (start, end) => RunImages(start, end, splitTiles: false));
+
+        void RunImages(int start, int end, bool splitTiles)
+        {
+            float[] scratch = TensorPool.Rent(plan.ScratchLength);
+            for (int n = start; n < end; n++)
+                plan.Run(xs.AsSpan(n * inLength, inLength), ys.AsSpan(n * outLength, outLength), bs.AsSpan(0, bs is null ? 0 : g.OutChannels),
+                    accumulate: false, scratch.AsSpan(0, plan.ScratchLength), splitTiles);
+            TensorPool.Return(scratch);
+        }
+    }
+
+    /// <summary>
+    /// The implicit-GEMM backward: dW by dot products of dy with shifted padded images (summed per batch chunk,
+    /// see <see cref="ChunkedGradient"/>), dX as the convolution of padded dy with the flipped weights.
+    /// </summary>
+    private static void ImplicitConv2dBackward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, float[] dy)
+    {
+        int chunks = Parallelism.ChunkCount(g.Batch);
+        var dw = weight.RequiresGrad ? new ChunkedGradient(weight, chunks) : null;
+        var db = bias is not null && bias.RequiresGrad ? new ChunkedGradient(bias, chunks) : null;
+        float[]? dx = x.RequiresGrad ? ChunkedGradient.GradientArray(x) : null;
+        using var plan = dx is null ? null : ImplicitConv.ForInputGradient(g, weight.Span, Gemm.DefaultKernel);
+        float[] xs = x.Data;
+        int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels, p = g.OutPixels;
+        ChunkedGradient.ForEachChunk(g.Batch, chunks, (chunk, start, end) =>
+        {
+            if (dw is not null)
+                ConvWeightGradient.Accumulate(g, Gemm.DefaultKernel, xs.AsSpan(start * inLength, (end - start) * inLength),
+                    dy.AsSpan(start * outLength, (end - start) * outLength), end - start, dw.For(chunk));
+            if (db is not null)
+            {
+                var dbChunk = db.For(chunk);
+                for (int n = start; n < end; n++)
+                    for (int o = 0; o < g.OutChannels; o++) dbChunk[o] += TensorPrimitives.Sum(dy.AsSpan(n * outLength + o * p, p));
+            }
+            if (plan is null) return;
+            float[] scratch = TensorPool.Rent(plan.ScratchLength);
+            for (int n = start; n < end; n++)
+                plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: true, scratch.AsSpan(0, plan.ScratchLength));
+            TensorPool.Return(scratch);
+        });
+        dw?.Reduce();
+        db?.Reduce();
+    }
+
+    /// <summary>Any other convolution: im2col per image and group, then a GEMM.</summary>
+    private static void Im2ColConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
         float[] xs = x.Data, ws = weight.Data, ys = y.Data;
         float[]? bs = bias?.Data;
         // Images are independent: each chunk of the batch gets one im2col scratch (never a whole-batch buffer).
-        Parallelism.For(g.Batch, (start, end) =>
+        ForkJoin.For(g.Batch, (start, end) =>
         {
             float[]? columns = g.IsPointwise ? null : TensorPool.Rent(g.ColumnsLength);
             for (int n = start; n < end; n++)
@@ -42,7 +109,6 @@ public static partial class F
                     Conv2dForward(g, GroupInput(g, xs, n, group), ws, bs, GroupOutput(g, ys, n, group), group, columns);
             if (columns is not null) TensorPool.Return(columns);
         });
-        return Autograd.Record(y, "Conv2d", [x, weight, bias], dy => Conv2dBackward(g, x, weight, bias, dy.Data));
     }
 
     /// <summary>One group of one image: output [O/groups, P] = W_group [O/groups, K] · im2col [K, P] (+ bias).</summary>

@@ -16,8 +16,16 @@ public enum GemmKernel { Vector512, Vector256, Vector128 }
 public static unsafe class Gemm
 {
     private const int KC = 256, MC = 96, NC = 2048;
-    /// <summary>Rows of C per micro-tile (all kernels); columns are two vectors wide, at most 32.</summary>
-    internal const int TileRows = 6, MaxTileCols = 32;
+    /// <summary>Largest micro-tile of any kernel: 8 rows (Vector512; 6 otherwise) by two vectors.</summary>
+    internal const int MaxTileRows = 8, MaxTileCols = 32;
+
+    /// <summary>Rows of C per micro-tile of <paramref name="kernel"/>.</summary>
+    internal static int TileRows(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Vector512 => GemmMicroKernel<Vector512<float>, V512>.Rows,
+        GemmKernel.Vector256 => GemmMicroKernel<Vector256<float>, V256>.Rows,
+        _ => GemmMicroKernel<Vector128<float>, V128>.Rows,
+    };
 
     /// <summary>The widest micro-kernel the hardware accelerates.</summary>
     public static GemmKernel DefaultKernel { get; } =
@@ -50,21 +58,26 @@ public static unsafe class Gemm
             long flops = (long)m * n * k;
             int threads = flops < 1 << 18 ? 1 : Parallelism.Threads;
             bool splitM = m >= n;
-            int unit = splitM ? TileRows : MaxTileCols;
+            int unit = splitM ? TileRows(kernel) : MaxTileCols;
             int units = ((splitM ? m : n) + unit - 1) / unit;
             int chunks = Math.Max(1, Math.Min(threads, units));
             // Chunks are whole tiles, so every element is summed by the same code in the same order.
-            Parallelism.For(chunks, (c0, c1) =>
-            {
-                for (int ci = c0; ci < c1; ci++)
-                {
-                    var (u0, u1) = Parallelism.Chunk(units, chunks, ci);
-                    if (splitM) job.Run(kernel, u0 * unit, Math.Min(m, u1 * unit), 0, n);
-                    else job.Run(kernel, 0, m, u0 * unit, Math.Min(n, u1 * unit));
-                }
-            });
+            if (chunks == 1) job.Run(kernel, 0, m, 0, n);
+            else RunInParallel(job, kernel, chunks, units, unit, splitM, m, n);
         }
     }
+
+    // A separate method so that single-threaded products (most calls inside a convolution) allocate no closure.
+    private static void RunInParallel(Job job, GemmKernel kernel, int chunks, int units, int unit, bool splitM, int m, int n) =>
+        ForkJoin.For(chunks, (c0, c1) =>
+        {
+            for (int ci = c0; ci < c1; ci++)
+            {
+                var (u0, u1) = Parallelism.Chunk(units, chunks, ci);
+                if (splitM) job.Run(kernel, u0 * unit, Math.Min(m, u1 * unit), 0, n);
+                else job.Run(kernel, 0, m, u0 * unit, Math.Min(n, u1 * unit));
+            }
+        });
 
     private readonly struct Job(bool transA, bool transB, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
@@ -80,7 +93,7 @@ public static unsafe class Gemm
 
         private void Run<TVec, TOps>(int i0, int i1, int j0, int j1) where TVec : struct where TOps : struct, IVectorOps<TVec>
         {
-            const int mr = GemmMicroKernel<TVec, TOps>.Rows;
+            int mr = GemmMicroKernel<TVec, TOps>.Rows;
             int nr = GemmMicroKernel<TVec, TOps>.Cols;
             int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr)), kcMax = Math.Min(KC, k);
             float[] bufA = TensorPool.Rent(RoundUp(MC, mr) * kcMax), bufB = TensorPool.Rent(ncMax * kcMax);
@@ -105,7 +118,8 @@ public static unsafe class Gemm
                                     for (int ir = 0; ir < mc; ir += mr)
                                     {
                                         int rows = Math.Min(mr, mc - ir);
-                                        float* ap = packA + ir * kc, bp = packB + jr * kc, cp = c + (long)(ic + ir) * ldc + jc + jr;
+                                        float* ap = packA + ir * kc, cp = c + (long)(ic + ir) * ldc + jc + jr;
+                                        var bp = new PackedRows(packB + jr * kc, nr);
                                         if (rows == mr && cols == nr) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha);
                                         else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols);
                                     }

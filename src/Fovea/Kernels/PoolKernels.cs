@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Fovea.Kernels;
 
 /// <summary>
@@ -21,7 +24,7 @@ public static class PoolKernels
     public static void MaxForward(ReadOnlyMemory<float> x, Memory<float> y, Memory<int> argmax, PoolGeometry g)
     {
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
-        Parallelism.For(g.Planes, (start, end) =>
+        ForkJoin.For(g.Planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
@@ -33,6 +36,11 @@ public static class PoolKernels
 
     private static void MaxPlane(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, PoolGeometry g)
     {
+        if (g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && IsDense(g))
+        {
+            MaxPlane2x2(x, y, argmax, g);
+            return;
+        }
         for (int oh = 0; oh < g.OutH; oh++)
         {
             var (hs, he) = DilatedRange(oh * g.StrideH - g.PadH, g.KernelH, g.DilationH, g.InH);
@@ -60,6 +68,81 @@ public static class PoolKernels
         }
     }
 
+    /// <summary>Every window lies wholly inside the plane (no padding, no dilation, no partial last window): nothing to clip.</summary>
+    private static bool IsDense(PoolGeometry g) =>
+        g.PadH == 0 && g.PadW == 0 && g.DilationH == 1 && g.DilationW == 1
+        && (g.OutH - 1) * g.StrideH + g.KernelH <= g.InH && (g.OutW - 1) * g.StrideW + g.KernelW <= g.InW;
+
+    /// <summary>
+    /// The 2×2, stride-2 pooling of most CNNs, without the general loop's clipping. Same rule as
+    /// <see cref="MaxPlane"/>: taps in row-major order, a tap wins when greater or NaN. With AVX-512 an
+    /// output row is done 16 outputs at a time (masked at the row's end, since CNN rows are often shorter
+    /// than 16); the selects are branch-free because which tap wins is data, and mispredicts cost more than the work.
+    /// </summary>
+    private static unsafe void MaxPlane2x2(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, PoolGeometry g)
+    {
+        int inW = g.InW, outW = g.OutW;
+        bool record = !argmax.IsEmpty;
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                float* top = px + 2 * oh * inW;
+                int first = oh * outW;
+                if (Avx512F.IsSupported)
+                {
+                    MaxRow2x2Avx512(top, inW, py + first, record ? pa + first : null, 2 * oh * inW, outW);
+                    continue;
+                }
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    float* t = top + 2 * ow;
+                    float best = t[0];
+                    int at = 0;
+                    if (t[1] > best || float.IsNaN(t[1])) { best = t[1]; at = 1; }
+                    if (t[inW] > best || float.IsNaN(t[inW])) { best = t[inW]; at = inW; }
+                    if (t[inW + 1] > best || float.IsNaN(t[inW + 1])) { best = t[inW + 1]; at = inW + 1; }
+                    py[first + ow] = best;
+                    if (record) pa[first + ow] = 2 * oh * inW + 2 * ow + at;
+                }
+            }
+        }
+    }
+
+    /// <summary>One output row of a 2×2 stride-2 max pool: <paramref name="top"/> is its first input row; winners (if wanted) are in-plane indices from <paramref name="topIndex"/>.</summary>
+    private static unsafe void MaxRow2x2Avx512(float* top, int inW, float* y, int* winners, int topIndex, int outW)
+    {
+        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var even = lanes * 2;
+        var odd = even + Vector512<int>.One;
+        float* bottom = top + inW;
+        for (int ow = 0; ow < outW; ow += 16)
+        {
+            int outputs = Math.Min(16, outW - ow), columns = 2 * outputs;
+            var low = Vector512.LessThan(lanes, Vector512.Create(columns)).AsSingle();
+            var high = Vector512.LessThan(lanes, Vector512.Create(columns - 16)).AsSingle();
+            var store = Vector512.LessThan(lanes, Vector512.Create(outputs));
+            float* t = top + 2 * ow, b = bottom + 2 * ow;
+            Vector512<float> t0 = Avx512F.MaskLoad(t, low, Vector512<float>.Zero), t1 = Avx512F.MaskLoad(t + 16, high, Vector512<float>.Zero);
+            Vector512<float> b0 = Avx512F.MaskLoad(b, low, Vector512<float>.Zero), b1 = Avx512F.MaskLoad(b + 16, high, Vector512<float>.Zero);
+            var best = Avx512F.PermuteVar16x32x2(t0, even, t1);
+            var at = Vector512<int>.Zero;
+            Take(ref best, ref at, Avx512F.PermuteVar16x32x2(t0, odd, t1), 1);
+            Take(ref best, ref at, Avx512F.PermuteVar16x32x2(b0, even, b1), inW);
+            Take(ref best, ref at, Avx512F.PermuteVar16x32x2(b0, odd, b1), inW + 1);
+            Avx512F.MaskStore(y + ow, store.AsSingle(), best);
+            if (winners != null) Avx512F.MaskStore(winners + ow, store, at + even + Vector512.Create(topIndex + 2 * ow));
+        }
+
+        static void Take(ref Vector512<float> best, ref Vector512<int> at, Vector512<float> tap, int offset)
+        {
+            var wins = Vector512.GreaterThan(tap, best) | ~Vector512.Equals(tap, tap);
+            best = Vector512.ConditionalSelect(wins, tap, best);
+            at = Vector512.ConditionalSelect(wins.AsInt32(), Vector512.Create(offset), at);
+        }
+    }
+
     /// <summary>
     /// The in-bounds taps of a dilated window starting at <paramref name="start"/>: the first one
     /// (skipping taps in the leading padding by whole dilation steps) and an exclusive end.
@@ -75,7 +158,7 @@ public static class PoolKernels
     public static void MaxBackward(ReadOnlyMemory<float> dy, Memory<float> dx, ReadOnlyMemory<int> argmax, PoolGeometry g)
     {
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
-        Parallelism.For(g.Planes, (start, end) =>
+        ForkJoin.For(g.Planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
@@ -104,7 +187,7 @@ public static class PoolKernels
     {
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
         int sourcePlane = backward ? outPlane : inPlane, targetPlane = backward ? inPlane : outPlane;
-        Parallelism.For(g.Planes, (start, end) =>
+        ForkJoin.For(g.Planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
@@ -149,7 +232,7 @@ public static class PoolKernels
         int inPlane = inH * inW, outPlane = outH * outW;
         int sourcePlane = backward ? outPlane : inPlane, targetPlane = backward ? inPlane : outPlane;
         int window = (inH / outH + 1) * (inW / outW + 1);
-        Parallelism.For(planes, (start, end) =>
+        ForkJoin.For(planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {

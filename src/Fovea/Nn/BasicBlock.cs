@@ -33,12 +33,25 @@ public sealed class BasicBlock : Module
                 new BatchNorm2d(outChannels)));
     }
 
+    /// <summary>The block; under no-grad every intermediate is freed once consumed (see <see cref="Sequential.Forward"/>).</summary>
     public override Tensor Forward(Tensor input)
     {
-        var h = F.Relu(_bn1.Forward(_conv1.Forward(input)));
-        h = _bn2.Forward(_conv2.Forward(h));
+        var h = Then(input, _conv1.Forward(input), input);
+        h = Then(h, _bn1.Forward(h), input);
+        h = Then(h, F.Relu(h), input);
+        h = Then(h, _conv2.Forward(h), input);
+        h = Then(h, _bn2.Forward(h), input);
         var shortcut = _downsample?.Forward(input) ?? input;
-        return F.Relu(F.Add(h, shortcut));
+        var sum = F.Add(h, shortcut);
+        Sequential.FreeConsumed(h, sum, input);
+        Sequential.FreeConsumed(shortcut, sum, input);
+        return Then(sum, F.Relu(sum), input);
+
+        static Tensor Then(Tensor consumed, Tensor produced, Tensor input)
+        {
+            Sequential.FreeConsumed(consumed, produced, input);
+            return produced;
+        }
     }
 
     public override string ToString() => $"BasicBlock({InChannels}→{OutChannels}, s={Stride})";

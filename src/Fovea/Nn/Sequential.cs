@@ -21,21 +21,39 @@ public sealed class Sequential : Module
         return this;
     }
 
+    /// <summary>
+    /// Runs the layers in order. Under <see cref="Autograd.NoGrad"/> (inference) each intermediate output
+    /// goes back to the pool as soon as the next layer has consumed it, so a deep model needs memory for
+    /// about two activations rather than all of them; the caller's input is never freed.
+    /// </summary>
     public override Tensor Forward(Tensor input)
     {
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
+            Tensor y;
             try
             {
-                x = _layers[i].Forward(x);
+                y = _layers[i].Forward(x);
             }
             catch (ArgumentException e)
             {
                 throw new ArgumentException($"Layer {i} ({_layers[i]}): {e.Message}", e);
             }
+            FreeConsumed(x, y, input);
+            x = y;
         }
         return x;
+    }
+
+    /// <summary>
+    /// Under no-grad, returns <paramref name="consumed"/> to the pool now that <paramref name="produced"/> was
+    /// computed from it; with a tape it must stay, since backward reads it. Never the caller's
+    /// <paramref name="input"/>, nor a tensor a layer passed through unchanged (it is the output).
+    /// </summary>
+    internal static void FreeConsumed(Tensor consumed, Tensor produced, Tensor input)
+    {
+        if (!Autograd.IsEnabled && !ReferenceEquals(consumed, input) && !ReferenceEquals(consumed, produced)) consumed.Dispose();
     }
 
     public override JsonObject ToSpec() => new()

@@ -17,7 +17,42 @@ public class PoolKernelTwinTests
         { 5, 7, 3, 2, 1, 2, 1, true },
         { 1, 9, 1, 1, 0, 1, 4, false },
         { 2, 2, 2, 1, 1, 3, 1, false },  // some dilated windows see only padding
+        // The 2×2 stride-2 fast path: rows shorter and longer than a vector, odd sizes dropping a row/column.
+        { 28, 28, 2, 2, 0, 1, 3, false },
+        { 15, 37, 2, 2, 0, 1, 2, false },
+        { 9, 7, 2, 2, 0, 1, 2, true },  // ceil mode: the last window is partial, so the general path runs
     };
+
+    [Theory]
+    [InlineData(14, 14)]
+    [InlineData(6, 40)]
+    public void MaxPool2x2KeepsTheFirstOfTiesAndLetsNaNWin(int h, int w)
+    {
+        const int planes = 2;
+        var g = PoolGeometry.Create("MaxPool2d", [1, planes, h, w], (2, 2), (2, 2), (0, 0), (1, 1), false);
+        var rng = new Rng(9);
+        // Mostly zeros and ones (ties everywhere, as after a ReLU), a few NaNs.
+        var x = Enumerable.Range(0, planes * h * w).Select(_ => rng.NextInt(20) switch { 0 => float.NaN, < 10 => 0f, _ => 1f }).ToArray();
+        var y = new float[planes * g.OutH * g.OutW];
+        var argmax = new int[y.Length];
+        PoolKernels.MaxForward(x, y, argmax, g);
+        for (int pl = 0; pl < planes; pl++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                for (int ow = 0; ow < g.OutW; ow++)
+                {
+                    // PyTorch's scan: row-major taps, a tap wins when greater or NaN.
+                    int at = 2 * oh * w + 2 * ow;
+                    float best = x[pl * h * w + at];
+                    foreach (int tap in new[] { 2 * oh * w + 2 * ow + 1, (2 * oh + 1) * w + 2 * ow, (2 * oh + 1) * w + 2 * ow + 1 })
+                    {
+                        float v = x[pl * h * w + tap];
+                        if (v > best || float.IsNaN(v)) (best, at) = (v, tap);
+                    }
+                    int o = (pl * g.OutH + oh) * g.OutW + ow;
+                    Assert.Equal(best, y[o]);
+                    Assert.Equal(at, argmax[o]);
+                }
+    }
 
     [Theory]
     [MemberData(nameof(Geometries))]

@@ -1,0 +1,165 @@
+using System.Runtime.Intrinsics;
+
+namespace Fovea.Kernels;
+
+/// <summary>
+/// A stride-1, ungrouped convolution as an implicit GEMM over a <see cref="WideConv"/> layout: the
+/// GEMM micro-kernel multiplies packed weights by the padded image read in place, so no im2col matrix
+/// is built and B is never packed. Small convolutions (M = 16…64 output channels) spent most of their
+/// time writing, packing and re-reading im2col matrices; here the image is copied once, padded.
+/// The same plan runs the input gradient, because a stride-1 transposed convolution is a convolution
+/// of the padded output gradient with the weights transposed and flipped.
+/// Prepared once per call (weights packed, tap offsets computed), then run image by image.
+/// </summary>
+internal sealed unsafe class ImplicitConv : IDisposable
+{
+    /// <summary>
+    /// Most taps in one pass of the micro-kernel: the 32-column B window of 576 taps of a 3×3 kernel (three
+    /// taps share each cache line) stays in L1. Deeper products are cut into equal blocks, never a short tail.
+    /// </summary>
+    private const int MaxDepthBlock = 576;
+
+    private readonly GemmKernel _kernel;
+    private readonly int _tileRows;
+    private readonly float[] _packedWeights;
+    private readonly int[] _offsets;
+
+    /// <summary>Whether <paramref name="g"/> runs here: stride 1, one group, padding within the kernel's extent (so the input gradient is a convolution too).</summary>
+    public static bool Supports(ConvGeometry g)
+    {
+        int extentH = (g.KernelHeight - 1) * g.DilationHeight, extentW = (g.KernelWidth - 1) * g.DilationWidth;
+        return g.Groups == 1 && g.StrideHeight == 1 && g.StrideWidth == 1
+            && g.PadTop <= extentH && g.PadBottom <= extentH && g.PadLeft <= extentW && g.PadRight <= extentW;
+    }
+
+    /// <summary>The forward product: y[n] = W · im2col(x[n]) for weights [O, C, kH, kW].</summary>
+    public static ImplicitConv ForOutput(ConvGeometry g, ReadOnlySpan<float> weight, GemmKernel kernel)
+    {
+        var wide = new WideConv(g.InChannels, g.InHeight, g.InWidth, (g.KernelHeight, g.KernelWidth), (g.DilationHeight, g.DilationWidth),
+            g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, TileCols(kernel));
+        return new ImplicitConv(kernel, wide, g.OutChannels, weight);
+    }
+
+    /// <summary>
+    /// The input gradient: dx[n] = W' · im2col(dy[n]), dy padded by (extent − padding) on each side and
+    /// W'[c, o, ki, kj] = W[o, c, kH − 1 − ki, kW − 1 − kj].
+    /// </summary>
+    public static ImplicitConv ForInputGradient(ConvGeometry g, ReadOnlySpan<float> weight, GemmKernel kernel)
+    {
+        int kh = g.KernelHeight, kw = g.KernelWidth, extentH = (kh - 1) * g.DilationHeight, extentW = (kw - 1) * g.DilationWidth;
+        var wide = new WideConv(g.OutChannels, g.OutHeight, g.OutWidth, (kh, kw), (g.DilationHeight, g.DilationWidth),
+            extentH - g.PadTop, extentH - g.PadBottom, extentW - g.PadLeft, extentW - g.PadRight, TileCols(kernel));
+        int taps = kh * kw, inChannels = g.InChannels, outChannels = g.OutChannels;
+        float[] flipped = TensorPool.Rent(inChannels * outChannels * taps);
+        try
+        {
+            for (int c = 0; c < inChannels; c++)
+                for (int o = 0; o < outChannels; o++)
+                    for (int t = 0; t < taps; t++)
+                        flipped[(c * outChannels + o) * taps + t] = weight[(o * inChannels + c) * taps + taps - 1 - t];
+            return new ImplicitConv(kernel, wide, inChannels, flipped.AsSpan(0, inChannels * outChannels * taps));
+        }
+        finally
+        {
+            TensorPool.Return(flipped);
+        }
+    }
+
+    private ImplicitConv(GemmKernel kernel, WideConv wide, int rows, ReadOnlySpan<float> weights)
+    {
+        _kernel = kernel;
+        _tileRows = Gemm.TileRows(kernel);
+        Wide = wide;
+        Rows = rows;
+        int depth = wide.Depth;
+        _packedWeights = TensorPool.Rent(PaddedRows * depth);
+        _offsets = TensorPool.RentInts(depth);
+        wide.TapOffsets(_offsets);
+        fixed (float* w = weights, packed = _packedWeights)
+            GemmPacking.PackA(w, depth, false, 0, rows, 0, depth, _tileRows, packed);
+    }
+
+    public WideConv Wide { get; }
+
+    /// <summary>Channels of the result (rows of the GEMM).</summary>
+    public int Rows { get; }
+
+    private int PaddedRows => (Rows + _tileRows - 1) / _tileRows * _tileRows;
+
+    /// <summary>Floats of scratch one <see cref="Run"/> needs: the padded source and the wide result.</summary>
+    public int ScratchLength => Wide.PaddedLength + PaddedRows * Wide.WideStride;
+
+    /// <summary>
+    /// One image: <paramref name="source"/> [Channels, H, W] → <paramref name="target"/> [Rows, outH, outW],
+    /// written as result + bias[row] (bias may be empty), or added to target when <paramref name="accumulate"/> is set.
+    /// With <paramref name="splitTiles"/> the column tiles are shared among threads: for a batch smaller
+    /// than the thread count (batch-1 latency), where splitting images would leave cores idle.
+    /// </summary>
+    public void Run(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, Span<float> scratch, bool splitTiles = false)
+    {
+        var padded = scratch[..Wide.PaddedLength];
+        var wide = scratch.Slice(Wide.PaddedLength, PaddedRows * Wide.WideStride);
+        Wide.Pad(source, padded);
+        int tiles = Wide.WideStride / TileCols(_kernel);
+        fixed (float* pSource = padded, pWide = wide)
+        {
+            if (splitTiles && Parallelism.ChunkCount(tiles) > 1) MultiplyInParallel(pSource, pWide, tiles);
+            else Multiply(pSource, pWide, 0, tiles);
+        }
+        Wide.Narrow(wide, target, Rows, bias, accumulate);
+    }
+
+    // A separate method so that only split runs pay for the closure.
+    private void MultiplyInParallel(float* source, float* wide, int tiles)
+    {
+        nint s = (nint)source, w = (nint)wide;
+        ForkJoin.For(tiles, (first, end) => Multiply((float*)s, (float*)w, first, end));
+    }
+
+    private void Multiply(float* source, float* wide, int firstTile, int endTile)
+    {
+        switch (_kernel)
+        {
+            case GemmKernel.Vector512: Multiply<Vector512<float>, V512>(source, wide, firstTile, endTile); break;
+            case GemmKernel.Vector256: Multiply<Vector256<float>, V256>(source, wide, firstTile, endTile); break;
+            default: Multiply<Vector128<float>, V128>(source, wide, firstTile, endTile); break;
+        }
+    }
+
+    // Column tiles outer: the B window of a tile (a few padded rows per channel) stays in L1 while every
+    // row panel of the weights streams past it from L2.
+    private void Multiply<TVec, TOps>(float* source, float* wide, int firstTile, int endTile) where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int depth = Wide.Depth, stride = Wide.WideStride, nr = GemmMicroKernel<TVec, TOps>.Cols, mr = _tileRows;
+        int panels = PaddedRows / mr;
+        int blocks = (depth + MaxDepthBlock - 1) / MaxDepthBlock, block = (depth + blocks - 1) / blocks;
+        fixed (float* packed = _packedWeights)
+        fixed (int* offsets = _offsets)
+        {
+            for (int j = firstTile * nr; j < endTile * nr; j += nr)
+            {
+                for (int pc = 0; pc < depth; pc += block)
+                {
+                    int kc = Math.Min(block, depth - pc);
+                    // The first block writes the wide output, later ones add to it: it is never cleared.
+                    for (int panel = 0; panel < panels; panel++)
+                        GemmMicroKernel<TVec, TOps>.Tile(kc, packed + (long)panel * mr * depth + pc * mr,
+                            new OffsetRows(source + j, offsets + pc), wide + (long)panel * mr * stride + j, stride, 1f, overwrite: pc == 0);
+                }
+            }
+        }
+    }
+
+    private static int TileCols(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Vector512 => GemmMicroKernel<Vector512<float>, V512>.Cols,
+        GemmKernel.Vector256 => GemmMicroKernel<Vector256<float>, V256>.Cols,
+        _ => GemmMicroKernel<Vector128<float>, V128>.Cols,
+    };
+
+    public void Dispose()
+    {
+        TensorPool.Return(_packedWeights);
+        TensorPool.ReturnInts(_offsets);
+    }
+}

@@ -1,0 +1,121 @@
+using Fovea.Kernels;
+using Fovea.Tests.Support;
+
+namespace Fovea.Tests.Conv;
+
+/// <summary>
+/// The implicit-GEMM convolution (forward and input gradient) and the weight-gradient dot kernel against
+/// naive loops, with every micro-kernel width, on shapes that cross tile edges: output channels not a
+/// multiple of the tile rows, rows shorter and longer than a tile, depth above one pass (576 taps),
+/// asymmetric padding, dilation, 1×1 and valid (unpadded) kernels.
+/// </summary>
+public class ImplicitConvTests
+{
+    private static readonly Dictionary<string, ConvGeometry> Cases = new()
+    {
+        ["k3_p1_o13"] = Of(3, 4, 13, 9, 11, (3, 3), 1, (1, 1)),
+        ["k3_p1_wide_rows"] = Of(2, 3, 8, 5, 37, (3, 3), 1, (1, 1)),
+        ["k3_deep_o5"] = Of(2, 70, 5, 4, 6, (3, 3), 1, (1, 1)),
+        ["k1_o17"] = Of(3, 6, 17, 7, 5, (1, 1), 0, (1, 1)),
+        ["k3_valid"] = Of(2, 3, 4, 8, 9, (3, 3), 0, (1, 1)),
+        ["k5x3_same_dilated"] = Of(2, 2, 3, 9, 8, (5, 3), Padding2d.Same, (1, 2)),
+        ["k4x2_same_asymmetric"] = Of(1, 2, 9, 7, 5, (4, 2), Padding2d.Same, (1, 1)),
+    };
+
+    public static TheoryData<string, GemmKernel> Shapes()
+    {
+        var data = new TheoryData<string, GemmKernel>();
+        foreach (var name in Cases.Keys)
+            foreach (var kernel in Enum.GetValues<GemmKernel>()) data.Add(name, kernel);
+        return data;
+    }
+
+    private static ConvGeometry Of(int n, int c, int o, int h, int w, (int, int) kernel, Padding2d padding, (int, int) dilation) =>
+        ConvGeometry.Of("test", new TensorShape(n, c, h, w), c, o, kernel, (1, 1), padding, dilation);
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void ForwardMatchesTheDefinition(string name, GemmKernel kernel)
+    {
+        var g = Cases[name];
+        Assert.True(ImplicitConv.Supports(g));
+        var (x, w, _) = Inputs(g);
+        var bias = Random(g.OutChannels, 4);
+        int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
+        var expected = new float[g.Batch * outLength];
+        ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] += x[xi] * w[wi]);
+        for (int i = 0; i < expected.Length; i++) expected[i] += bias[i / g.OutPixels % g.OutChannels];
+
+        using var plan = ImplicitConv.ForOutput(g, w, kernel);
+        using var threads = Parallelism.UseThreads(2);
+        foreach (bool splitTiles in new[] { false, true })
+        {
+            var y = new float[g.Batch * outLength];
+            var scratch = Filled(plan.ScratchLength, float.NaN); // contents unspecified: nothing may leak through
+            for (int n = 0; n < g.Batch; n++)
+                plan.Run(x.AsSpan(n * inLength, inLength), y.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles);
+            TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name} {kernel} split={splitTiles}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void InputGradientMatchesTheDefinitionAndAccumulates(string name, GemmKernel kernel)
+    {
+        var g = Cases[name];
+        var (x, w, dy) = Inputs(g);
+        int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
+        var dx = Filled(x.Length, 0.5f);
+        using var plan = ImplicitConv.ForInputGradient(g, w, kernel);
+        var scratch = Filled(plan.ScratchLength, float.NaN);
+        for (int n = 0; n < g.Batch; n++)
+            plan.Run(dy.AsSpan(n * outLength, outLength), dx.AsSpan(n * inLength, inLength), default, accumulate: true, scratch);
+
+        var expected = Filled(x.Length, 0.5f);
+        ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[xi] += dy[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] * w[wi]);
+        TensorAssert.Close(expected, dx, 1e-5, 1e-5, $"{name} {kernel}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void WeightGradientMatchesTheDefinitionAndAccumulates(string name, GemmKernel kernel)
+    {
+        var g = Cases[name];
+        var (x, w, dy) = Inputs(g);
+        var dw = Filled(w.Length, 0.5f);
+        ConvWeightGradient.Accumulate(g, kernel, x, dy, g.Batch, dw);
+
+        var expected = Filled(w.Length, 0.5f);
+        ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[wi] += dy[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] * x[xi]);
+        TensorAssert.Close(expected, dw, 1e-4, 1e-4, $"{name} {kernel}");
+    }
+
+    /// <summary>Visits every (image, out channel, in channel, output pixel, tap) that reads an input pixel (not padding), with the x and w indices.</summary>
+    private static void ForEachTap(ConvGeometry g, Action<int, int, int, int, int, int, int> visit)
+    {
+        for (int n = 0; n < g.Batch; n++)
+            for (int o = 0; o < g.OutChannels; o++)
+                for (int c = 0; c < g.InChannels; c++)
+                    for (int oh = 0; oh < g.OutHeight; oh++)
+                        for (int ow = 0; ow < g.OutWidth; ow++)
+                            for (int ki = 0; ki < g.KernelHeight; ki++)
+                                for (int kj = 0; kj < g.KernelWidth; kj++)
+                                {
+                                    int ih = oh - g.PadTop + ki * g.DilationHeight, iw = ow - g.PadLeft + kj * g.DilationWidth;
+                                    if (ih < 0 || ih >= g.InHeight || iw < 0 || iw >= g.InWidth) continue;
+                                    visit(n, o, c, oh, ow, ((n * g.InChannels + c) * g.InHeight + ih) * g.InWidth + iw,
+                                        ((o * g.InChannels + c) * g.KernelHeight + ki) * g.KernelWidth + kj);
+                                }
+    }
+
+    private static (float[] X, float[] W, float[] Dy) Inputs(ConvGeometry g) =>
+        (Random(g.InputShape.Length, 1), Random(g.OutChannels * g.WindowLength, 2), Random(g.OutputShape.Length, 3));
+
+    private static float[] Random(int length, ulong seed)
+    {
+        var rng = new Rng(seed);
+        return Enumerable.Range(0, length).Select(_ => rng.NextFloat() * 2 - 1).ToArray();
+    }
+
+    private static float[] Filled(int length, float value) => Enumerable.Repeat(value, length).ToArray();
+}

@@ -1,0 +1,107 @@
+using Fovea.Nn;
+using Fovea.Optim;
+
+namespace Fovea.Tests.Models;
+
+/// <summary>
+/// Memory of a step: inference frees activations as it goes, training reuses pooled memory. Alone in its
+/// collection because allocation counters are process-wide: tests running beside it would be counted too.
+/// </summary>
+[Collection(nameof(StepMemoryTests))]
+public class StepMemoryTests
+{
+    /// <summary>Remembers the tensors it sees; returns its input itself (as Identity or eval-mode Dropout do) or a copy.</summary>
+    private sealed class Witness(bool passThrough) : Module
+    {
+        public List<Tensor> Inputs { get; } = [];
+        public override Tensor Forward(Tensor input)
+        {
+            Inputs.Add(input);
+            return passThrough ? input : F.Relu(input);
+        }
+        public override System.Text.Json.Nodes.JsonObject ToSpec() => new() { ["type"] = nameof(Witness) };
+    }
+
+    private static bool IsFreed(Tensor t)
+    {
+        try
+        {
+            _ = t.Span;
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
+    [Fact]
+    public void InferenceFreesEachActivationOnceTheNextLayerHasReadItButNeverTheCallersInput()
+    {
+        var first = new Witness(passThrough: false);
+        var passing = new Witness(passThrough: true);
+        var last = new Witness(passThrough: false);
+        var model = new Sequential(first, new Linear(6, 5, rng: new Rng(1)), passing, new ReLU(), last, new Linear(5, 3, rng: new Rng(2)));
+        var x = Tensor.Normal(new TensorShape(4, 6), 0, 1, new Rng(3));
+
+        Tensor y;
+        using (Autograd.NoGrad()) y = model.Forward(x);
+
+        Assert.Same(x, first.Inputs[0]);
+        Assert.False(IsFreed(x));
+        Assert.True(IsFreed(passing.Inputs[0]));  // the Linear output, passed through and then read by ReLU
+        Assert.True(IsFreed(last.Inputs[0]));
+        Assert.False(IsFreed(y));
+        Assert.Equal(new TensorShape(4, 3), y.Shape);
+    }
+
+    [Fact]
+    public void FreeingUnderNoGradDoesNotChangeTheResult()
+    {
+        var model = Zoo.Create("resnet8", 3, 8, 8, rng: new Rng(4));
+        model.Eval();
+        var x = Tensor.Normal(new TensorShape(2, 3, 8, 8), 0, 1, new Rng(5));
+        var recorded = model.Forward(x);  // with the tape: nothing is freed
+        Tensor freed;
+        using (Autograd.NoGrad()) freed = model.Forward(x);
+        Assert.Equal(recorded.ToArray(), freed.ToArray());
+        Assert.False(IsFreed(x));
+    }
+
+    [Fact]
+    public void WithTheTapeNothingIsFreed()
+    {
+        var witness = new Witness(passThrough: false);
+        var model = new Sequential(new Linear(6, 5, rng: new Rng(1)), witness, new Linear(5, 3, rng: new Rng(2)));
+        var y = model.Forward(Tensor.Normal(new TensorShape(4, 6), 0, 1, new Rng(3)));
+        Assert.False(IsFreed(witness.Inputs[0]));
+        y.Backward(Tensor.Ones(4, 3));
+    }
+
+    [Fact]
+    public void ASteadyStateTrainingStepOfCnnBnAllocatesLittle()
+    {
+        var model = Zoo.Create("cnn-bn", 1, 28, 28, rng: new Rng(1));
+        var optimizer = new Adam(model.Parameters(), 1e-3);
+        var x = Tensor.Normal(new TensorShape(8, 1, 28, 28), 0, 1, new Rng(2));
+        int[] labels = [0, 1, 2, 3, 4, 5, 6, 7];
+        void Step()
+        {
+            optimizer.ZeroGrad();
+            var loss = F.CrossEntropy(model.Forward(x), labels);
+            loss.Backward();
+            loss.DisposeGraph();
+            optimizer.Step();
+        }
+        for (int i = 0; i < 3; i++) Step();
+        const int steps = 5;
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < steps; i++) Step();
+        long perStep = (GC.GetTotalAllocatedBytes(precise: true) - before) / steps;
+        // Activations come from the pool; what remains is tape nodes, closures and task bookkeeping.
+        Assert.InRange(perStep, 0, 256 * 1024);
+    }
+}
+
+[CollectionDefinition(nameof(StepMemoryTests), DisableParallelization = true)]
+public class StepMemoryCollection;
