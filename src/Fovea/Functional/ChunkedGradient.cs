@@ -54,7 +54,7 @@ internal sealed class ChunkedGradient
     /// in parallel, with <see cref="Parallelism.Chunk"/>'s boundaries; the chunk index says which accumulator to use.
     /// </summary>
     public static void ForEachChunk(int count, int chunks, Action<int, int, int> body) =>
-        ForkJoin.For(chunks, (first, last) =>
+        Parallelism.For(chunks, (first, last) =>
         {
             for (int c = first; c < last; c++)
             {

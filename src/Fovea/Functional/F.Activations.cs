@@ -29,7 +29,7 @@ public static partial class F
     /// Runs <paramref name="kernel"/>(start, end) over [0, <paramref name="length"/>) in contiguous chunks.
     /// Element-wise work has no reduction across elements, so the split cannot change any bit of the result.
     /// </summary>
-    internal static void Elementwise(int length, Action<int, int> kernel) => ForkJoin.For(length, kernel, ElementwiseGrain);
+    internal static void Elementwise(int length, Action<int, int> kernel) => Parallelism.For(length, kernel, ElementwiseGrain);
 
     /// <summary>The gradient buffer as an array, for kernels split across threads (a Span cannot be captured).</summary>
     internal static float[] GradData(Tensor t)

@@ -35,7 +35,7 @@ public static partial class F
         float[] stats = TensorPool.Rent(2 * channels);
         int channelsPerChunk = Math.Max(1, ElementwiseGrain / Math.Max(1, perChannel));
         // One channel's statistics are summed by one thread in a fixed order: same bits for any thread count.
-        ForkJoin.For(channels, (c0, c1) =>
+        Parallelism.For(channels, (c0, c1) =>
         {
             for (int c = c0; c < c1; c++)
             {
@@ -65,7 +65,7 @@ public static partial class F
 
         var y = Tensor.Empty(x.Shape);
         float[] ys = y.Data;
-        ForkJoin.For(n * channels, (k0, k1) =>
+        Parallelism.For(n * channels, (k0, k1) =>
         {
             for (int k = k0; k < k1; k++)
             {
@@ -82,7 +82,7 @@ public static partial class F
             float[]? gx = x.RequiresGrad ? GradData(x) : null;
             float[]? gw = weight is { RequiresGrad: true } ? GradData(weight) : null;
             float[]? gb = bias is { RequiresGrad: true } ? GradData(bias) : null;
-            ForkJoin.For(channels, (c0, c1) =>
+            Parallelism.For(channels, (c0, c1) =>
             {
                 for (int c = c0; c < c1; c++)
                 {

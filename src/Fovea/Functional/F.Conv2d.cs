@@ -49,7 +49,7 @@ public static partial class F
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
         // Fewer images than threads (batch-1 latency): each image's column tiles are split among threads instead.
         if (g.Batch < Parallelism.Threads) RunImages(0, g.Batch, splitTiles: true);
-        else ForkJoin.For(g.Batch, (start, end) => RunImages(start, end, splitTiles: false));
+        else Parallelism.For(g.Batch, (start, end) => RunImages(start, end, splitTiles: false));
 
         void RunImages(int start, int end, bool splitTiles)
         {
@@ -101,7 +101,7 @@ public static partial class F
         float[] xs = x.Data, ws = weight.Data, ys = y.Data;
         float[]? bs = bias?.Data;
         // Images are independent: each chunk of the batch gets one im2col scratch (never a whole-batch buffer).
-        ForkJoin.For(g.Batch, (start, end) =>
+        Parallelism.For(g.Batch, (start, end) =>
         {
             float[]? columns = g.IsPointwise ? null : TensorPool.Rent(g.ColumnsLength);
             for (int n = start; n < end; n++)

@@ -41,7 +41,7 @@ public static partial class F
         float[]? bs = bias?.Data;
         int n = g.Batch, o = outChannels, k = g.WindowLength, p = g.OutPixels;
         // Position-major: each position's weight is read once for the whole batch, as an [N, K]·[K, O] product.
-        ForkJoin.For(p, (start, end) =>
+        Parallelism.For(p, (start, end) =>
         {
             float[] windows = TensorPool.Rent(n * k), outputs = TensorPool.Rent(n * o);
             for (int pos = start; pos < end; pos++)

@@ -32,7 +32,7 @@ public static partial class F
         var perSample = reduction == Reduction.None ? Tensor.Empty(RemoveClassAxis(logits.Shape)) : null;
         float[] losses = perSample?.Data ?? TensorPool.Rent(count);
         float smoothing = labelSmoothing;
-        ForkJoin.For(count, (start, end) =>
+        Parallelism.For(count, (start, end) =>
         {
             float[] scratch = TensorPool.Rent(2 * classes);
             for (int j = start; j < end; j++)
@@ -64,7 +64,7 @@ public static partial class F
             float[] g = dy.Data, gx = GradData(logits);
             var gradRows = new ClassRows(gx, classes, positions);
             float uniform = smoothing / classes;
-            ForkJoin.For(count, (start, end) =>
+            Parallelism.For(count, (start, end) =>
             {
                 float[] scratch = TensorPool.Rent(2 * classes);
                 for (int j = start; j < end; j++)

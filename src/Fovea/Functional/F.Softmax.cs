@@ -45,7 +45,7 @@ public static partial class F
         float[] xs = x.Data, ys = y.Data;
         if (geo.Dim > 0)
         {
-            ForkJoin.For(geo.Items, (first, end) =>
+            Parallelism.For(geo.Items, (first, end) =>
             {
                 for (int item = first; item < end; item++)
                 {
@@ -58,7 +58,7 @@ public static partial class F
         return Autograd.Record(y, op, [x], dy =>
         {
             float[] g = dy.Data, gx = GradData(x);
-            ForkJoin.For(geo.Items, (first, end) =>
+            Parallelism.For(geo.Items, (first, end) =>
             {
                 for (int item = first; item < end; item++)
                 {

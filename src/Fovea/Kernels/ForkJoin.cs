@@ -3,14 +3,12 @@ using System.Runtime.ExceptionServices;
 namespace Fovea;
 
 /// <summary>
-/// <see cref="Parallelism.For"/> without allocation: the same chunks (<see cref="Parallelism.ChunkCount"/>,
-/// <see cref="Parallelism.Chunk"/>), run by dedicated worker threads that wait between calls. The kernels
-/// of a training step fork about forty times, and Parallel.For's bookkeeping (~1.7 KB a call) was most of
-/// a step's managed allocation. A chunk runs with <see cref="Parallelism.UseThreads"/>(1), so whatever it
-/// calls does not fork again. A call made while the workers serve another caller runs its chunks inline,
-/// in order: the chunk boundaries, and so the results, never depend on who runs them. (Called from inside
-/// a Parallelism.For body, whose private nesting flag this cannot see, it may use one thread more than
-/// <see cref="Parallelism.Threads"/>; Fovea's own kernels all fork here instead.)
+/// How <see cref="Parallelism.For"/> runs its chunks (<see cref="Parallelism.ChunkCount"/>,
+/// <see cref="Parallelism.Chunk"/>) without allocating: dedicated worker threads that wait between calls.
+/// The kernels of a training step fork about forty times, and Parallel.For's bookkeeping (~1.7 KB a call)
+/// was most of a step's managed allocation. A chunk runs with <see cref="Parallelism.UseThreads"/>(1), so
+/// whatever it calls does not fork again. A call made while the workers serve another caller runs its
+/// chunks inline, in order: the chunk boundaries, and so the results, never depend on who runs them.
 /// </summary>
 internal static class ForkJoin
 {

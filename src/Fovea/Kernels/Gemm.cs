@@ -69,7 +69,7 @@ public static unsafe class Gemm
 
     // A separate method so that single-threaded products (most calls inside a convolution) allocate no closure.
     private static void RunInParallel(Job job, GemmKernel kernel, int chunks, int units, int unit, bool splitM, int m, int n) =>
-        ForkJoin.For(chunks, (c0, c1) =>
+        Parallelism.For(chunks, (c0, c1) =>
         {
             for (int ci = c0; ci < c1; ci++)
             {

@@ -113,7 +113,7 @@ internal sealed unsafe class ImplicitConv : IDisposable
     private void MultiplyInParallel(float* source, float* wide, int tiles)
     {
         nint s = (nint)source, w = (nint)wide;
-        ForkJoin.For(tiles, (first, end) => Multiply((float*)s, (float*)w, first, end));
+        Parallelism.For(tiles, (first, end) => Multiply((float*)s, (float*)w, first, end));
     }
 
     private void Multiply(float* source, float* wide, int firstTile, int endTile)

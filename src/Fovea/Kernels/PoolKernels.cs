@@ -24,7 +24,7 @@ public static class PoolKernels
     public static void MaxForward(ReadOnlyMemory<float> x, Memory<float> y, Memory<int> argmax, PoolGeometry g)
     {
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
-        ForkJoin.For(g.Planes, (start, end) =>
+        Parallelism.For(g.Planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
@@ -158,7 +158,7 @@ public static class PoolKernels
     public static void MaxBackward(ReadOnlyMemory<float> dy, Memory<float> dx, ReadOnlyMemory<int> argmax, PoolGeometry g)
     {
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
-        ForkJoin.For(g.Planes, (start, end) =>
+        Parallelism.For(g.Planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
@@ -187,7 +187,7 @@ public static class PoolKernels
     {
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
         int sourcePlane = backward ? outPlane : inPlane, targetPlane = backward ? inPlane : outPlane;
-        ForkJoin.For(g.Planes, (start, end) =>
+        Parallelism.For(g.Planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {
@@ -232,7 +232,7 @@ public static class PoolKernels
         int inPlane = inH * inW, outPlane = outH * outW;
         int sourcePlane = backward ? outPlane : inPlane, targetPlane = backward ? inPlane : outPlane;
         int window = (inH / outH + 1) * (inW / outW + 1);
-        ForkJoin.For(planes, (start, end) =>
+        Parallelism.For(planes, (start, end) =>
         {
             for (int p = start; p < end; p++)
             {

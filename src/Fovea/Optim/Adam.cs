@@ -68,7 +68,7 @@ public class Adam : Optimizer
     private static unsafe void StepInParallel(float* p, float* g, float* m, float* v, float* vMax, int count, Coefficients k)
     {
         nint pp = (nint)p, pg = (nint)g, pm = (nint)m, pv = (nint)v, pMax = (nint)vMax;
-        ForkJoin.For(count, (start, end) =>
+        Parallelism.For(count, (start, end) =>
             Step((float*)pp + start, (float*)pg + start, (float*)pm + start, (float*)pv + start, pMax == 0 ? null : (float*)pMax + start, end - start, k),
             MinPerThread);
     }

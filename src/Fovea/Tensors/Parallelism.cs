@@ -9,8 +9,6 @@ public static class Parallelism
 {
     private static int _threads = Environment.ProcessorCount;
 
-    /// <summary>Set on worker threads inside <see cref="For"/>: nested loops then run inline instead of oversubscribing.</summary>
-    [ThreadStatic] private static bool _insideParallelRegion;
 
     /// <summary>A thread count set by <see cref="UseThreads"/> for the calling thread only (0: none).</summary>
     [ThreadStatic] private static int _scopedThreads;
@@ -47,29 +45,7 @@ public static class Parallelism
     /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="count"/>) in at most
     /// <see cref="Threads"/> contiguous chunks; chunks are skipped below <paramref name="minPerChunk"/> items.
     /// </summary>
-    public static void For(int count, Action<int, int> body, int minPerChunk = 1)
-    {
-        int chunks = _insideParallelRegion ? 1 : ChunkCount(count, minPerChunk);
-        if (chunks <= 1)
-        {
-            if (count > 0) body(0, count);
-            return;
-        }
-        System.Threading.Tasks.Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
-        {
-            var (start, end) = Chunk(count, chunks, c);
-            bool outer = _insideParallelRegion;
-            _insideParallelRegion = true;
-            try
-            {
-                body(start, end);
-            }
-            finally
-            {
-                _insideParallelRegion = outer;
-            }
-        });
-    }
+    public static void For(int count, Action<int, int> body, int minPerChunk = 1) => ForkJoin.For(count, body, minPerChunk);
 
     /// <summary>How many chunks <see cref="For"/> splits <paramref name="count"/> items into.</summary>
     public static int ChunkCount(int count, int minPerChunk = 1) =>
