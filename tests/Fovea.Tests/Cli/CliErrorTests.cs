@@ -36,12 +36,7 @@ public class CliErrorTests
     [Fact]
     public void AWrongMagicNamesTheFileAndTheOffset()
     {
-        using var data = new TempFolder();
-        foreach (var name in new[] { "train", "t10k" })
-        {
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-images-idx3-ubyte"), Idx(0x0801, [2, 4, 4], new byte[32]));
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-labels-idx1-ubyte"), Idx(0x0801, [2], [0, 1]));
-        }
+        using var data = MnistFolder(Idx(0x0801, [2, 4, 4], new byte[32]), Idx(0x0801, [2], [0, 1]));
         var line = OneLineError("train", "--data", data.Path);
         Assert.Contains("train-images-idx3-ubyte", line);
         Assert.Contains("byte 0", line);
@@ -50,12 +45,7 @@ public class CliErrorTests
     [Fact]
     public void ATruncatedFileNamesTheFileAndTheOffset()
     {
-        using var data = new TempFolder();
-        foreach (var name in new[] { "train", "t10k" })
-        {
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-images-idx3-ubyte"), Idx(0x0803, [2, 4, 4], new byte[20]));
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-labels-idx1-ubyte"), Idx(0x0801, [2], [0, 1]));
-        }
+        using var data = MnistFolder(Idx(0x0803, [2, 4, 4], new byte[20]), Idx(0x0801, [2], [0, 1]));
         var line = OneLineError("train", "--data", data.Path);
         Assert.Contains("train-images-idx3-ubyte", line);
         Assert.Contains("byte", line);
@@ -64,12 +54,7 @@ public class CliErrorTests
     [Fact]
     public void LabelAndImageCountsThatDifferNameBothFiles()
     {
-        using var data = new TempFolder();
-        foreach (var name in new[] { "train", "t10k" })
-        {
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-images-idx3-ubyte"), Idx(0x0803, [2, 4, 4], new byte[32]));
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-labels-idx1-ubyte"), Idx(0x0801, [3], [0, 1, 2]));
-        }
+        using var data = MnistFolder(Idx(0x0803, [2, 4, 4], new byte[32]), Idx(0x0801, [3], [0, 1, 2]));
         var line = OneLineError("train", "--data", data.Path);
         Assert.Contains("train-images-idx3-ubyte", line);
         Assert.Contains("train-labels-idx1-ubyte", line);
@@ -78,12 +63,7 @@ public class CliErrorTests
     [Fact]
     public void AModelThatDoesNotFitTheImagesNamesTheLayerAndShapesBeforeTraining()
     {
-        using var data = new TempFolder();
-        foreach (var name in new[] { "train", "t10k" })
-        {
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-images-idx3-ubyte"), Idx(0x0803, [2, 8, 8], new byte[128]));
-            File.WriteAllBytes(Path.Combine(data.Path, $"{name}-labels-idx1-ubyte"), Idx(0x0801, [2], [0, 1]));
-        }
+        using var data = MnistFolder(Idx(0x0803, [2, 8, 8], new byte[128]), Idx(0x0801, [2], [0, 1]));
         var line = OneLineError("train", "--model", "lenet5", "--data", data.Path);
         Assert.Contains("lenet5", line);
         Assert.Contains("1×8×8", line);
@@ -96,6 +76,18 @@ public class CliErrorTests
     {
         var line = OneLineError("train", "--resume", "x.safetensors", "--lr", "0.1");
         Assert.Contains("--lr", line);
+    }
+
+    /// <summary>A folder with the four MNIST files, the training and test files alike.</summary>
+    private static TempFolder MnistFolder(byte[] images, byte[] labels)
+    {
+        var folder = new TempFolder();
+        foreach (var name in new[] { "train", "t10k" })
+        {
+            File.WriteAllBytes(folder.File($"{name}-images-idx3-ubyte"), images);
+            File.WriteAllBytes(folder.File($"{name}-labels-idx1-ubyte"), labels);
+        }
+        return folder;
     }
 
     /// <summary>An IDX file: magic (big-endian), dimensions, data.</summary>
