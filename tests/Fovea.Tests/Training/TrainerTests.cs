@@ -54,6 +54,16 @@ public class TrainerTests
     }
 
     [Fact]
+    public void TimeBudgetStopsWhenAnotherEpochWouldNotFit()
+    {
+        var budget = new TimeBudget(TimeSpan.FromSeconds(10));
+        budget.OnEpochStart(0, 5);
+        Assert.False(budget.OnEpochEnd(null!, new EpochMetrics(1, 1, 0, null, null, 0, Seconds: 2, 1)));
+        Assert.True(budget.OnEpochEnd(null!, new EpochMetrics(2, 1, 0, null, null, 0, Seconds: 11, 1)));
+        Assert.Equal(2, budget.StoppedAfterEpoch);
+    }
+
+    [Fact]
     public void RecipesRoundTripThroughJsonAndNameTheirMistakes()
     {
         var recipe = new TrainingRecipe { Model = "cnn-bn", Epochs = 15, Augment = "crop:2,flip", LearningRate = 3e-3, Seed = 9 };
