@@ -44,7 +44,9 @@ public static partial class Plots
         var line = plot.Add.Scatter(Enumerable.Range(1, values.Count).Select(e => (double)e).ToArray(), values.ToArray(), colour);
         line.LegendText = label;
         line.LineWidth = 2;
-        line.MarkerSize = dashed ? 6 : 0;
+        // Test points get round markers, training points small squares: a one-epoch run still shows both.
+        line.MarkerSize = dashed ? 6 : 5;
+        line.MarkerShape = dashed ? MarkerShape.FilledCircle : MarkerShape.FilledSquare;
         if (dashed) line.LinePattern = LinePattern.Dashed;
     }
 }
