@@ -43,10 +43,11 @@ public class DemoExperimentTests
     }
 
     [Fact]
-    public void BudgetSharesGrowWithHowSlowAModelTrains()
+    public void TheTrainingBudgetIsSharedOutWholeAndCnnSmallGetsTheMost()
     {
-        var experiment = new ConvolutionBenefits(new TrainingRecipe(), TimeSpan.FromSeconds(160));
+        var experiment = new ConvolutionBenefits(new TrainingRecipe(), TimeSpan.FromSeconds(150));
         Assert.Equal(TimeSpan.FromSeconds(10), experiment.BudgetOf("mlp"));
-        Assert.Equal(TimeSpan.FromSeconds(70), experiment.BudgetOf("lc-small"));
+        Assert.Equal(TimeSpan.FromSeconds(60), experiment.BudgetOf("cnn-small"));
+        Assert.Equal(150, ConvolutionBenefits.Models.Sum(m => experiment.BudgetOf(m).TotalSeconds), 6);
     }
 }
