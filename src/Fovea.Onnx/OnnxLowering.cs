@@ -53,7 +53,9 @@ internal sealed class OnnxLowering(OnnxGraph graph, bool foldBatchNorm)
     {
         if (!foldBatchNorm) return BatchNorm(bn, bnPrefix, Conv(conv, convPrefix, x));
         var (weight, bias) = BatchNormFolding.Fold(conv, bn);
-        return Conv(conv, x, Initializer(convPrefix + "weight", weight), Initializer(convPrefix + "bias", bias));
+        using (weight)
+        using (bias)
+            return Conv(conv, x, Initializer(convPrefix + "weight", weight), Initializer(convPrefix + "bias", bias));
     }
 
     private string LowerLeaf(Module layer, string prefix, string x, TensorShape shape) => layer switch
