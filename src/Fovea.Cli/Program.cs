@@ -11,5 +11,6 @@ var root = new RootCommand("fovea: train, evaluate and analyse convolutional neu
     InferCommand.Create(),
     EquivarianceCommand.Create(),
     DemoCommand.Create(),
+    ExportCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -1,7 +1,7 @@
 using Fovea.Bench.Measurement;
-using Fovea.Bench.Onnx;
 using Fovea.Bench.Workloads;
 using Fovea.Nn;
+using Fovea.Onnx;
 
 namespace Fovea.Bench.Sections;
 
@@ -27,7 +27,7 @@ public static class InferenceSection
             fovea.Eval();
             using var torchModel = model.CreateTorch(fovea);
             torchModel.eval();
-            byte[] onnx = OnnxExport.ToOnnx(fovea, model.Channels, model.Height, model.Width, ModelCase.Classes);
+            byte[] onnx = OnnxExporter.ToBytes(fovea, model.Channels, model.Height, model.Width);
             foreach (int size in new[] { ThroughputBatch, 1 })
             {
                 using var batch = model.Batch(size);

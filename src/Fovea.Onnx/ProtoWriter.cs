@@ -1,13 +1,15 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Fovea.Bench.Onnx;
+namespace Fovea.Onnx;
 
 /// <summary>
 /// The protobuf wire format, just what ONNX's messages need: varints (wire type 0), 32-bit floats
-/// (type 5) and length-delimited bytes, strings and nested messages (type 2).
+/// (type 5) and length-delimited bytes, strings and nested messages (type 2). Hand-rolled rather than
+/// Google.Protobuf with generated classes: writing needs these ~60 lines only, and Fovea.Onnx stays free
+/// of dependencies and of a generated copy of onnx.proto.
 /// </summary>
-public sealed class ProtoWriter
+internal sealed class ProtoWriter
 {
     private readonly MemoryStream _buffer = new();
 

@@ -1,20 +1,20 @@
 using System.Runtime.InteropServices;
 
-namespace Fovea.Bench.Onnx;
+namespace Fovea.Onnx;
 
 /// <summary>An attribute of an ONNX node: an int, a list of ints or a float.</summary>
-public sealed record OnnxAttribute(string Name, long? Int = null, long[]? Ints = null, float? Float = null);
+internal sealed record OnnxAttribute(string Name, long? Int = null, long[]? Ints = null, float? Float = null);
 
 /// <summary>
-/// Builds an ONNX ModelProto (IR 8, opset 13) for a single-input single-output float graph.
+/// Builds an ONNX ModelProto (IR 8, opset 13 to 17) for a single-input single-output float graph.
 /// Field numbers are those of onnx.proto: ModelProto ir_version 1, producer_name 2, graph 7,
 /// opset_import 8; GraphProto node 1, name 2, initializer 5, input 11, output 12; NodeProto input 1,
 /// output 2, name 3, op_type 4, attribute 5; AttributeProto name 1, f 2, i 3, ints 8, type 20;
 /// TensorProto dims 1, data_type 2, name 8, raw_data 9; ValueInfoProto name 1, type 2.
 /// </summary>
-public sealed class OnnxGraph
+internal sealed class OnnxGraph(int opset)
 {
-    private const int FloatType = 1; // TensorProto.DataType.FLOAT
+    private const int FloatType = 1, Int64Type = 7; // TensorProto.DataType.FLOAT, INT64
     private const int AttributeFloat = 1, AttributeInt = 2, AttributeInts = 7;
     private readonly List<Action<ProtoWriter>> _nodes = [], _initializers = [];
     private int _counter;
@@ -27,10 +27,21 @@ public sealed class OnnxGraph
         return name;
     }
 
-    /// <summary>Adds a node of <paramref name="op"/> and returns the name of its (single) output.</summary>
-    public string Node(string op, string[] inputs, params OnnxAttribute[] attributes)
+    /// <summary>Adds a constant int64 tensor (a shape or pads input) and returns its name.</summary>
+    public string Int64Initializer(string name, params long[] values)
     {
-        string output = $"{op.ToLowerInvariant()}_{_counter++}";
+        var raw = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        _initializers.Add(w => w.Ints(1, [values.Length]).Int(2, Int64Type).String(8, name).Bytes(9, raw));
+        return name;
+    }
+
+    /// <summary>Adds a node of <paramref name="op"/> and returns the name of its (single) output.</summary>
+    public string Node(string op, string[] inputs, params OnnxAttribute[] attributes) =>
+        NamedNode($"{op.ToLowerInvariant()}_{_counter++}", op, inputs, attributes);
+
+    /// <summary>Adds a node of <paramref name="op"/> whose output is called <paramref name="output"/> (a graph output, say).</summary>
+    public string NamedNode(string output, string op, string[] inputs, params OnnxAttribute[] attributes)
+    {
         _nodes.Add(w =>
         {
             foreach (var input in inputs) w.String(1, input);
@@ -44,7 +55,7 @@ public sealed class OnnxGraph
     public byte[] ToModel(string input, long[] inputDims, string output, long[] outputDims) =>
         new ProtoWriter()
             .Int(1, 8)
-            .String(2, "Fovea.Bench")
+            .String(2, "Fovea")
             .Message(7, graph =>
             {
                 foreach (var node in _nodes) graph.Message(1, node);
@@ -53,7 +64,7 @@ public sealed class OnnxGraph
                 graph.Message(11, v => ValueInfo(v, input, inputDims));
                 graph.Message(12, v => ValueInfo(v, output, outputDims));
             })
-            .Message(8, opset => opset.String(1, "").Int(2, 13))
+            .Message(8, import => import.String(1, "").Int(2, opset))
             .ToArray();
 
     private static void Write(ProtoWriter w, OnnxAttribute a)
