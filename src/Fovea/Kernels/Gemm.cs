@@ -53,10 +53,15 @@ public static unsafe class Gemm
 
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var job = new Job(transA, transB, k, alpha, pa, lda, pb, ldb, pc, ldc);
             // Split whichever of M and N is larger across threads; tiny products stay on one thread.
             long flops = (long)m * n * k;
-            int threads = flops < 1 << 18 ? 1 : Parallelism.Threads;
+            int threads = flops < ForkFlops ? 1 : Parallelism.Threads;
+            if (m <= SmallRows)
+            {
+                RunSmallM(kernel, threads, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc);
+                return;
+            }
+            var job = new Job(transA, transB, k, alpha, pa, lda, pb, ldb, pc, ldc);
             bool splitM = m >= n;
             int unit = splitM ? TileRows(kernel) : MaxTileCols;
             int units = ((splitM ? m : n) + unit - 1) / unit;
@@ -64,6 +69,66 @@ public static unsafe class Gemm
             // Chunks are whole tiles, so every element is summed by the same code in the same order.
             if (chunks == 1) job.Run(kernel, 0, m, 0, n);
             else RunInParallel(job, kernel, chunks, units, unit, splitM, m, n);
+        }
+    }
+
+    /// <summary>Products below this many multiply-adds run on the calling thread: waking a worker costs more.</summary>
+    private const long ForkFlops = 1 << 18;
+
+    /// <summary>Up to this many rows of C, B is read in place (<see cref="GemmSmallM{TVec, TOps}"/>) rather than packed.</summary>
+    internal const int SmallRows = 4;
+
+    private static void RunSmallM(GemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        float[]? rows = null;
+        try
+        {
+            if (transA)
+            {
+                // The kernels want contiguous rows of op(A); m·k floats are cheap to gather next to m·n·k FMAs.
+                rows = TensorPool.Rent(m * k);
+                for (int i = 0; i < m; i++)
+                    for (int p = 0; p < k; p++) rows[i * k + p] = a[(long)p * lda + i];
+            }
+            fixed (float* gathered = rows)
+            {
+                var job = new SmallJob(transB, m, k, alpha, transA ? gathered : a, transA ? k : lda, b, ldb, c, ldc);
+                int unit = GemmSmallM<Vector128<float>, V128>.ColumnUnit, units = (n + unit - 1) / unit;
+                int chunks = Math.Max(1, Math.Min(threads, units));
+                if (chunks == 1) job.Run(kernel, 0, n);
+                else Parallelism.For(chunks, (c0, c1) =>
+                {
+                    for (int ci = c0; ci < c1; ci++)
+                    {
+                        var (u0, u1) = Parallelism.Chunk(units, chunks, ci);
+                        job.Run(kernel, u0 * unit, Math.Min(n, u1 * unit));
+                    }
+                });
+            }
+        }
+        finally
+        {
+            if (rows is not null) TensorPool.Return(rows);
+        }
+    }
+
+    private readonly struct SmallJob(bool transB, int m, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        public void Run(GemmKernel kernel, int j0, int j1)
+        {
+            switch (kernel)
+            {
+                case GemmKernel.Vector512: Run<Vector512<float>, V512>(j0, j1); break;
+                case GemmKernel.Vector256: Run<Vector256<float>, V256>(j0, j1); break;
+                default: Run<Vector128<float>, V128>(j0, j1); break;
+            }
+        }
+
+        private void Run<TVec, TOps>(int j0, int j1) where TVec : struct where TOps : struct, IVectorOps<TVec>
+        {
+            if (transB) GemmSmallM<TVec, TOps>.DotRows(m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc);
+            else GemmSmallM<TVec, TOps>.AxpyRows(m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc);
         }
     }
 

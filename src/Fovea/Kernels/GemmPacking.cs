@@ -34,27 +34,46 @@ internal static unsafe class GemmPacking
     /// </summary>
     public static void PackB(float* b, int ldb, bool trans, int p0, int kc, int j0, int nc, int nr, float* dst)
     {
+        if (trans)
+        {
+            PackTransposedB(b, ldb, p0, kc, j0, nc, nr, dst);
+            return;
+        }
         for (int q = 0; q < nc; q += nr)
         {
             int cols = Math.Min(nr, nc - q);
             for (int p = 0; p < kc; p++)
             {
-                int k = p0 + p;
-                if (!trans && cols == nr)
-                {
-                    new ReadOnlySpan<float>(b + (long)k * ldb + j0 + q, nr).CopyTo(new Span<float>(dst, nr));
-                }
+                float* src = b + (long)(p0 + p) * ldb + j0 + q;
+                if (cols == nr) new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(dst, nr));
                 else
                 {
-                    for (int j = 0; j < cols; j++)
-                    {
-                        int col = j0 + q + j;
-                        dst[j] = trans ? b[(long)col * ldb + k] : b[(long)k * ldb + col];
-                    }
+                    for (int j = 0; j < cols; j++) dst[j] = src[j];
                     for (int j = cols; j < nr; j++) dst[j] = 0f;
                 }
                 dst += nr;
             }
+        }
+    }
+
+    /// <summary>
+    /// Column j of op(B) is row j of B: reading each row contiguously (and writing with stride nr into a
+    /// panel that stays in L1) beats gathering every k across nr rows, which touched a new line per element.
+    /// </summary>
+    private static void PackTransposedB(float* b, int ldb, int p0, int kc, int j0, int nc, int nr, float* dst)
+    {
+        for (int q = 0; q < nc; q += nr)
+        {
+            int cols = Math.Min(nr, nc - q);
+            for (int j = 0; j < cols; j++)
+            {
+                float* src = b + (long)(j0 + q + j) * ldb + p0;
+                float* d = dst + j;
+                for (int p = 0; p < kc; p++) d[p * nr] = src[p];
+            }
+            for (int j = cols; j < nr; j++)
+                for (int p = 0; p < kc; p++) dst[p * nr + j] = 0f;
+            dst += kc * nr;
         }
     }
 }
