@@ -36,20 +36,9 @@ internal static unsafe class GemmSmallM<TVec, TOps> where TVec : struct where TO
                     s2 = TOps.MultiplyAdd(av, TOps.Load(b2 + p), s2);
                     s3 = TOps.MultiplyAdd(av, TOps.Load(b3 + p), s3);
                 }
-                float* cr = c + (long)i * ldc + j;
-                cr[0] += alpha * Finish(TOps.Sum(s0), ar, b0, kv, k);
-                if (cols > 1) cr[1] += alpha * Finish(TOps.Sum(s1), ar, b1, kv, k);
-                if (cols > 2) cr[2] += alpha * Finish(TOps.Sum(s2), ar, b2, kv, k);
-                if (cols > 3) cr[3] += alpha * Finish(TOps.Sum(s3), ar, b3, kv, k);
+                GemmDotTiles<TVec, TOps>.StoreRow(c + (long)i * ldc + j, cols, alpha, kv, k, ar, b0, b1, b2, b3, s0, s1, s2, s3);
             }
         }
-    }
-
-    /// <summary>The vector lanes' sum plus the last k % Width products, in order.</summary>
-    private static float Finish(float sum, float* a, float* b, int from, int k)
-    {
-        for (int p = from; p < k; p++) sum += a[p] * b[p];
-        return sum;
     }
 
     /// <summary>

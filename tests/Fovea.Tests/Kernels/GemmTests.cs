@@ -35,6 +35,8 @@ public class GemmTests
             [97, 5, 255], [1, 100, 300], [100, 1, 300], [37, 70, 513], [200, 2100, 9],
             // At most Gemm.SmallRows rows: B read in place, column blocks and k tails of every vector width.
             [2, 200, 37], [3, 67, 16], [4, 129, 1000], [1, 257, 784],
+            // B transposed with k ≥ 2N: dot-product tiles, k across the 1024-float depth blocks.
+            [9, 6, 2500], [66, 130, 1031],
         ];
         foreach (var kernel in Enum.GetValues<GemmKernel>())
             foreach (var s in shapes)
@@ -83,11 +85,12 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void SmallRowProductsDoNotDependOnTheThreadCount(bool transB)
+    [InlineData(3, 1000, 500, false)]
+    [InlineData(3, 1000, 500, true)]
+    [InlineData(37, 70, 1500, true)]
+    [InlineData(70, 37, 1500, true)]
+    public void ProductsThatSkipPackingDoNotDependOnTheThreadCount(int m, int n, int k, bool transB)
     {
-        int m = 3, n = 1000, k = 500;
         var a = Random(m * k, 6);
         var b = Random(k * n, 7);
         float[] Run(int threads)
