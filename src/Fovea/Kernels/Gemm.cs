@@ -80,6 +80,13 @@ public static unsafe class Gemm
     /// </summary>
     private static bool UsesDotTiles(bool transA, bool transB, int n, int k) => transB && !transA && k >= 2 * n;
 
+    /// <summary>
+    /// Whether the packed path reads rows of an untransposed B in place: with few rows of C each packed
+    /// element of B would feed only a few FMAs, so copying it cost more than the product (convolutions as
+    /// GEMM: M = 16…64 output channels, N = pixels). The kernel reads the same values in the same order either way.
+    /// </summary>
+    private static bool ReadsBInPlace(bool transB, int rows) => !transB && rows <= 16;
+
     /// <summary>Products below this many multiply-adds run on the calling thread: waking a worker costs more.</summary>
     private const long ForkFlops = 1 << 18;
 
@@ -174,6 +181,7 @@ public static unsafe class Gemm
             int mr = GemmMicroKernel<TVec, TOps>.Rows;
             int nr = GemmMicroKernel<TVec, TOps>.Cols;
             int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr)), kcMax = Math.Min(KC, k);
+            bool readInPlace = ReadsBInPlace(transB, i1 - i0);
             float[] bufA = TensorPool.Rent(RoundUp(MC, mr) * kcMax), bufB = TensorPool.Rent(ncMax * kcMax);
             try
             {
@@ -185,7 +193,9 @@ public static unsafe class Gemm
                         for (int pc = 0; pc < k; pc += KC)
                         {
                             int kc = Math.Min(KC, k - pc);
-                            GemmPacking.PackB(b, ldb, transB, pc, kc, jc, nc, nr, packB);
+                            // Whole column panels of an unpacked B are read in place (see ReadsBInPlace); only the ragged last one is packed.
+                            int packedFrom = readInPlace ? nc / nr * nr : 0;
+                            if (packedFrom < nc) GemmPacking.PackB(b, ldb, transB, pc, kc, jc + packedFrom, nc - packedFrom, nr, packB);
                             for (int ic = i0; ic < i1; ic += MC)
                             {
                                 int mc = Math.Min(MC, i1 - ic);
@@ -197,7 +207,7 @@ public static unsafe class Gemm
                                     {
                                         int rows = Math.Min(mr, mc - ir);
                                         float* ap = packA + ir * kc, cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                        var bp = new PackedRows(packB + jr * kc, nr);
+                                        var bp = jr < packedFrom ? new PackedRows(b + (long)pc * ldb + jc + jr, ldb) : new PackedRows(packB + (jr - packedFrom) * kc, nr);
                                         if (rows == mr && cols == nr) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha);
                                         else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols);
                                     }

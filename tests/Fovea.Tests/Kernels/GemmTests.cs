@@ -37,6 +37,8 @@ public class GemmTests
             [2, 200, 37], [3, 67, 16], [4, 129, 1000], [1, 257, 784],
             // B transposed with k ≥ 2N: dot-product tiles, k across the 1024-float depth blocks.
             [9, 6, 2500], [66, 130, 1031],
+            // Up to 16 rows an untransposed B is read in place, its ragged last column panel packed.
+            [16, 97, 300],
         ];
         foreach (var kernel in Enum.GetValues<GemmKernel>())
             foreach (var s in shapes)
