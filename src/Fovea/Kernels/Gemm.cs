@@ -61,7 +61,7 @@ public static unsafe class Gemm
                 RunSmallM(kernel, threads, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc);
                 return;
             }
-            bool dots = UsesDotTiles(transA, transB, n, k);
+            bool dots = UsesDotTiles(transA, transB, m, n, k);
             var job = new Job(transA, transB, dots, k, alpha, pa, lda, pb, ldb, pc, ldc);
             bool splitM = m >= n;
             int unit = dots ? 4 : splitM ? TileRows(kernel) : MaxTileCols;
@@ -75,10 +75,12 @@ public static unsafe class Gemm
 
     /// <summary>
     /// A·Bᵀ with both operands contiguous along k runs as dot-product tiles (<see cref="GemmDotTiles{TVec, TOps}"/>)
-    /// when k is at least twice N (Linear layers, a convolution's weight gradient): measured 1.5–2× the packed
-    /// path there, since transposing B into panels costs about as much as the product; square products stay packed.
+    /// where packing does not pay: up to 64 rows of C with k ≥ 2N (a Linear layer's batch, a convolution's weight
+    /// gradient: 1.3–1.6× the packed path, whose transposed panels of B then feed too few rows), or N under one
+    /// panel (a classifier's 10 outputs: 2×). At 256 rows the packed path was 1.3–1.5× faster.
     /// </summary>
-    private static bool UsesDotTiles(bool transA, bool transB, int n, int k) => transB && !transA && k >= 2 * n;
+    private static bool UsesDotTiles(bool transA, bool transB, int m, int n, int k) =>
+        transB && !transA && (n < MaxTileCols || m <= 64 && k >= 2 * n);
 
     /// <summary>
     /// Whether the packed path reads rows of an untransposed B in place: with few rows of C each packed
