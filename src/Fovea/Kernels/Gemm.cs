@@ -53,17 +53,99 @@ public static unsafe class Gemm
 
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var job = new Job(transA, transB, k, alpha, pa, lda, pb, ldb, pc, ldc);
             // Split whichever of M and N is larger across threads; tiny products stay on one thread.
             long flops = (long)m * n * k;
-            int threads = flops < 1 << 18 ? 1 : Parallelism.Threads;
+            int threads = flops < ForkFlops ? 1 : Parallelism.Threads;
+            if (m <= SmallRows)
+            {
+                RunSmallM(kernel, threads, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc);
+                return;
+            }
+            bool dots = UsesDotTiles(transA, transB, m, n, k);
+            var job = new Job(transA, transB, dots, k, alpha, pa, lda, pb, ldb, pc, ldc);
             bool splitM = m >= n;
-            int unit = splitM ? TileRows(kernel) : MaxTileCols;
+            int unit = dots ? 4 : splitM ? TileRows(kernel) : MaxTileCols;
             int units = ((splitM ? m : n) + unit - 1) / unit;
             int chunks = Math.Max(1, Math.Min(threads, units));
             // Chunks are whole tiles, so every element is summed by the same code in the same order.
             if (chunks == 1) job.Run(kernel, 0, m, 0, n);
             else RunInParallel(job, kernel, chunks, units, unit, splitM, m, n);
+        }
+    }
+
+    /// <summary>
+    /// A·Bᵀ with both operands contiguous along k runs as dot-product tiles (<see cref="GemmDotTiles{TVec, TOps}"/>)
+    /// where packing does not pay: up to 64 rows of C with k ≥ 2N (a Linear layer's batch, a convolution's weight
+    /// gradient: 1.3–1.6× the packed path, whose transposed panels of B then feed too few rows), or N under one
+    /// panel (a classifier's 10 outputs: 2×). At 256 rows the packed path was 1.3–1.5× faster.
+    /// </summary>
+    private static bool UsesDotTiles(bool transA, bool transB, int m, int n, int k) =>
+        transB && !transA && (n < MaxTileCols || m <= 64 && k >= 2 * n);
+
+    /// <summary>
+    /// Whether the packed path reads rows of an untransposed B in place: with few rows of C each packed
+    /// element of B would feed only a few FMAs, so copying it cost more than the product (convolutions as
+    /// GEMM: M = 16…64 output channels, N = pixels). The kernel reads the same values in the same order either way.
+    /// </summary>
+    private static bool ReadsBInPlace(bool transB, int rows) => !transB && rows <= 16;
+
+    /// <summary>Products below this many multiply-adds run on the calling thread: waking a worker costs more.</summary>
+    private const long ForkFlops = 1 << 18;
+
+    /// <summary>Up to this many rows of C, B is read in place (<see cref="GemmSmallM{TVec, TOps}"/>) rather than packed.</summary>
+    internal const int SmallRows = 4;
+
+    private static void RunSmallM(GemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        float[]? rows = null;
+        try
+        {
+            if (transA)
+            {
+                // The kernels want contiguous rows of op(A); m·k floats are cheap to gather next to m·n·k FMAs.
+                rows = TensorPool.Rent(m * k);
+                for (int i = 0; i < m; i++)
+                    for (int p = 0; p < k; p++) rows[i * k + p] = a[(long)p * lda + i];
+            }
+            fixed (float* gathered = rows)
+            {
+                var job = new SmallJob(transB, m, k, alpha, transA ? gathered : a, transA ? k : lda, b, ldb, c, ldc);
+                int unit = GemmSmallM<Vector128<float>, V128>.ColumnUnit, units = (n + unit - 1) / unit;
+                int chunks = Math.Max(1, Math.Min(threads, units));
+                if (chunks == 1) job.Run(kernel, 0, n);
+                else Parallelism.For(chunks, (c0, c1) =>
+                {
+                    for (int ci = c0; ci < c1; ci++)
+                    {
+                        var (u0, u1) = Parallelism.Chunk(units, chunks, ci);
+                        job.Run(kernel, u0 * unit, Math.Min(n, u1 * unit));
+                    }
+                });
+            }
+        }
+        finally
+        {
+            if (rows is not null) TensorPool.Return(rows);
+        }
+    }
+
+    private readonly struct SmallJob(bool transB, int m, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        public void Run(GemmKernel kernel, int j0, int j1)
+        {
+            switch (kernel)
+            {
+                case GemmKernel.Vector512: Run<Vector512<float>, V512>(j0, j1); break;
+                case GemmKernel.Vector256: Run<Vector256<float>, V256>(j0, j1); break;
+                default: Run<Vector128<float>, V128>(j0, j1); break;
+            }
+        }
+
+        private void Run<TVec, TOps>(int j0, int j1) where TVec : struct where TOps : struct, IVectorOps<TVec>
+        {
+            if (transB) GemmSmallM<TVec, TOps>.DotRows(m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc);
+            else GemmSmallM<TVec, TOps>.AxpyRows(m, j0, j1, k, alpha, a, lda, b, ldb, c, ldc);
         }
     }
 
@@ -79,7 +161,7 @@ public static unsafe class Gemm
             }
         });
 
-    private readonly struct Job(bool transA, bool transB, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    private readonly struct Job(bool transA, bool transB, bool dots, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
         public void Run(GemmKernel kernel, int i0, int i1, int j0, int j1)
         {
@@ -93,9 +175,15 @@ public static unsafe class Gemm
 
         private void Run<TVec, TOps>(int i0, int i1, int j0, int j1) where TVec : struct where TOps : struct, IVectorOps<TVec>
         {
+            if (dots)
+            {
+                GemmDotTiles<TVec, TOps>.Run(i0, i1, j0, j1, k, alpha, a, lda, b, ldb, c, ldc);
+                return;
+            }
             int mr = GemmMicroKernel<TVec, TOps>.Rows;
             int nr = GemmMicroKernel<TVec, TOps>.Cols;
             int ncMax = Math.Min(NC, RoundUp(j1 - j0, nr)), kcMax = Math.Min(KC, k);
+            bool readInPlace = ReadsBInPlace(transB, i1 - i0);
             float[] bufA = TensorPool.Rent(RoundUp(MC, mr) * kcMax), bufB = TensorPool.Rent(ncMax * kcMax);
             try
             {
@@ -107,7 +195,9 @@ public static unsafe class Gemm
                         for (int pc = 0; pc < k; pc += KC)
                         {
                             int kc = Math.Min(KC, k - pc);
-                            GemmPacking.PackB(b, ldb, transB, pc, kc, jc, nc, nr, packB);
+                            // Whole column panels of an unpacked B are read in place (see ReadsBInPlace); only the ragged last one is packed.
+                            int packedFrom = readInPlace ? nc / nr * nr : 0;
+                            if (packedFrom < nc) GemmPacking.PackB(b, ldb, transB, pc, kc, jc + packedFrom, nc - packedFrom, nr, packB);
                             for (int ic = i0; ic < i1; ic += MC)
                             {
                                 int mc = Math.Min(MC, i1 - ic);
@@ -119,7 +209,7 @@ public static unsafe class Gemm
                                     {
                                         int rows = Math.Min(mr, mc - ir);
                                         float* ap = packA + ir * kc, cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                        var bp = new PackedRows(packB + jr * kc, nr);
+                                        var bp = jr < packedFrom ? new PackedRows(b + (long)pc * ldb + jc + jr, ldb) : new PackedRows(packB + (jr - packedFrom) * kc, nr);
                                         if (rows == mr && cols == nr) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha);
                                         else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols);
                                     }

@@ -12,20 +12,8 @@ internal static unsafe class GemmPacking
     /// </summary>
     public static void PackA(float* a, int lda, bool trans, int i0, int mc, int p0, int kc, int mr, float* dst)
     {
-        for (int q = 0; q < mc; q += mr)
-        {
-            int rows = Math.Min(mr, mc - q);
-            for (int p = 0; p < kc; p++)
-            {
-                for (int r = 0; r < rows; r++)
-                {
-                    int i = i0 + q + r, k = p0 + p;
-                    dst[r] = trans ? a[(long)k * lda + i] : a[(long)i * lda + k];
-                }
-                for (int r = rows; r < mr; r++) dst[r] = 0f;
-                dst += mr;
-            }
-        }
+        if (trans) Panels(a + (long)p0 * lda + i0, laneStride: 1, depthStride: lda, mc, kc, mr, dst);
+        else Panels(a + (long)i0 * lda + p0, laneStride: lda, depthStride: 1, mc, kc, mr, dst);
     }
 
     /// <summary>
@@ -34,27 +22,37 @@ internal static unsafe class GemmPacking
     /// </summary>
     public static void PackB(float* b, int ldb, bool trans, int p0, int kc, int j0, int nc, int nr, float* dst)
     {
-        for (int q = 0; q < nc; q += nr)
+        if (trans) Panels(b + (long)j0 * ldb + p0, laneStride: ldb, depthStride: 1, nc, kc, nr, dst);
+        else Panels(b + (long)p0 * ldb + j0, laneStride: 1, depthStride: ldb, nc, kc, nr, dst);
+    }
+
+    /// <summary>
+    /// Packs <paramref name="lanes"/> × <paramref name="depth"/> elements (lane r, step p at
+    /// src[r·laneStride + p·depthStride]) into panels of <paramref name="width"/> lanes, each step's lanes adjacent.
+    /// Whichever stride is 1 is read contiguously: a gather of one element per cache line (rows of A,
+    /// columns of a transposed B) made packing a sixth of a large product's time.
+    /// </summary>
+    private static void Panels(float* src, long laneStride, long depthStride, int lanes, int depth, int width, float* dst)
+    {
+        for (int q = 0; q < lanes; q += width, dst += (long)depth * width)
         {
-            int cols = Math.Min(nr, nc - q);
-            for (int p = 0; p < kc; p++)
+            int used = Math.Min(width, lanes - q);
+            float* first = src + q * laneStride;
+            if (depthStride == 1)
             {
-                int k = p0 + p;
-                if (!trans && cols == nr)
+                for (int r = 0; r < used; r++)
                 {
-                    new ReadOnlySpan<float>(b + (long)k * ldb + j0 + q, nr).CopyTo(new Span<float>(dst, nr));
+                    float* s = first + r * laneStride, d = dst + r;
+                    for (int p = 0; p < depth; p++) d[p * width] = s[p];
                 }
-                else
-                {
-                    for (int j = 0; j < cols; j++)
-                    {
-                        int col = j0 + q + j;
-                        dst[j] = trans ? b[(long)col * ldb + k] : b[(long)k * ldb + col];
-                    }
-                    for (int j = cols; j < nr; j++) dst[j] = 0f;
-                }
-                dst += nr;
             }
+            else
+            {
+                for (int p = 0; p < depth; p++)
+                    new ReadOnlySpan<float>(first + p * depthStride, used).CopyTo(new Span<float>(dst + p * width, used));
+            }
+            if (used == width) continue;
+            for (int p = 0; p < depth; p++) new Span<float>(dst + p * width + used, width - used).Clear();
         }
     }
 }

@@ -33,6 +33,12 @@ public class GemmTests
         [
             [1, 1, 1], [6, 32, 1], [5, 15, 7], [7, 17, 3], [13, 33, 29], [12, 64, 256], [11, 31, 257],
             [97, 5, 255], [1, 100, 300], [100, 1, 300], [37, 70, 513], [200, 2100, 9],
+            // At most Gemm.SmallRows rows: B read in place, column blocks and k tails of every vector width.
+            [2, 200, 37], [3, 67, 16], [4, 129, 1000], [1, 257, 784],
+            // B transposed, up to 64 rows with k ≥ 2N or N under a panel: dot-product tiles, k across the 1024-float depth blocks.
+            [9, 6, 2500], [61, 130, 1031], [90, 11, 40],
+            // Up to 16 rows an untransposed B is read in place, its ragged last column panel packed.
+            [16, 97, 300],
         ];
         foreach (var kernel in Enum.GetValues<GemmKernel>())
             foreach (var s in shapes)
@@ -74,6 +80,27 @@ public class GemmTests
             using var _ = Parallelism.UseThreads(threads);
             var c = new float[m * n];
             Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            return c;
+        }
+        Assert.Equal(Run(1), Run(2));
+        Assert.Equal(Run(2), Run(3));
+    }
+
+    [Theory]
+    [InlineData(3, 1000, 500, false)]
+    [InlineData(3, 1000, 500, true)]
+    [InlineData(37, 70, 1500, true)]
+    [InlineData(64, 37, 1500, true)]
+    [InlineData(300, 20, 100, true)]
+    public void ProductsThatSkipPackingDoNotDependOnTheThreadCount(int m, int n, int k, bool transB)
+    {
+        var a = Random(m * k, 6);
+        var b = Random(k * n, 7);
+        float[] Run(int threads)
+        {
+            using var _ = Parallelism.UseThreads(threads);
+            var c = new float[m * n];
+            Gemm.Sgemm(false, transB, m, n, k, 1f, a, k, b, transB ? k : n, 0f, c, n);
             return c;
         }
         Assert.Equal(Run(1), Run(2));
