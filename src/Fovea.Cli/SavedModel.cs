@@ -11,10 +11,11 @@ internal sealed record SavedModel(Module Model, Normalization Normalization, str
     public static SavedModel Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file.");
-        var model = ModelFile.Load(path);
+        var file = SafeTensors.Load(path); // read once: a checkpoint can be tens of megabytes
+        var model = ModelFile.Load(file);
         model.Eval();
         // A checkpoint carries its recipe and so its normalisation; a bare model file is assumed to take Fashion-MNIST's.
-        var recipe = SafeTensors.Load(path).Metadata.ContainsKey(Checkpoint.StateKey) ? Checkpoint.ReadRecipe(path) : null;
+        var recipe = file.Metadata.ContainsKey(Checkpoint.StateKey) ? Checkpoint.ReadRecipe(file) : null;
         var normalization = recipe is null ? Normalization.FashionMnist : TrainingRecipe.FromJson(recipe).Normalization;
         return new SavedModel(model, normalization, path);
     }

@@ -5,7 +5,7 @@ namespace Fovea.Serialization;
 /// <summary>
 /// A model in one safetensors file: its state dict under PyTorch's names (readable by
 /// <c>torch.nn.Module.load_state_dict</c>) and its architecture as a JSON spec in the metadata, so
-/// <see cref="Load"/> rebuilds it with no user code.
+/// <see cref="Load(string)"/> rebuilds it with no user code.
 /// </summary>
 public static class ModelFile
 {
@@ -23,9 +23,12 @@ public static class ModelFile
     }
 
     /// <summary>Rebuilds the model saved at <paramref name="path"/> (a model file or a training checkpoint) and loads its weights.</summary>
-    public static Module Load(string path)
+    public static Module Load(string path) => Load(SafeTensors.Load(path));
+
+    /// <summary>Rebuilds the model held by an already loaded file (a model file or a training checkpoint).</summary>
+    public static Module Load(SafeTensorsFile file)
     {
-        var file = SafeTensors.Load(path);
+        string path = file.Source;
         if (!file.Metadata.TryGetValue(SpecKey, out var spec))
             throw new InvalidDataException($"{path}: no \"{SpecKey}\" in the metadata, so the architecture is unknown; build the model in code and call LoadWeights.");
         Module model;

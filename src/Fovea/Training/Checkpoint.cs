@@ -9,7 +9,7 @@ namespace Fovea.Training;
 
 /// <summary>
 /// A training run frozen after an epoch, in one safetensors file: the model's state dict (PyTorch's
-/// names, so the file is also a model file that <see cref="ModelFile.Load"/> and PyTorch read), the
+/// names, so the file is also a model file that <see cref="ModelFile.Load(string)"/> and PyTorch read), the
 /// optimizer's state under <c>optimizer.</c>, and in the metadata the model spec, the completed
 /// epochs and their metrics, the scheduler's step, the dropout generators' states and the caller's
 /// recipe. Saving is crash-safe (temporary file, flush, rename): a kill mid-save leaves the previous
@@ -48,7 +48,10 @@ public static class Checkpoint
     }
 
     /// <summary>The recipe JSON saved with the checkpoint (null if none), to rebuild the trainer before <see cref="Restore"/>.</summary>
-    public static string? ReadRecipe(string path) => ReadState(SafeTensors.Load(path))["recipe"]?.ToJsonString();
+    public static string? ReadRecipe(string path) => ReadRecipe(SafeTensors.Load(path));
+
+    /// <summary>The recipe JSON of an already loaded checkpoint (null if none).</summary>
+    public static string? ReadRecipe(SafeTensorsFile file) => ReadState(file)["recipe"]?.ToJsonString();
 
     /// <summary>
     /// Puts <paramref name="trainer"/> (built from the same recipe: same model, optimizer and scheduler types)
