@@ -3,11 +3,11 @@ namespace Fovea.Bench;
 /// <summary>Command-line options. <c>--quick</c> trades repetitions and cases for a run under about a minute.</summary>
 public sealed record BenchOptions(bool Quick, bool Json, bool Markdown, IReadOnlySet<string> Sections, int Threads, int Repetitions, double SecondsPerSample, int WarmupSteps)
 {
-    public static readonly string[] AllSections = ["memory", "train", "infer", "kernels"];
+    public static readonly string[] AllSections = ["memory", "train", "infer", "import", "kernels"];
 
     public const string Usage =
         "usage: dotnet run -c Release --project bench/Fovea.Bench -- [--quick] [--json | --markdown] [--only SECTION[,SECTION]] [--threads N] [--reps N]\n" +
-        "  sections: memory, train, infer, kernels (default: all); --markdown prints the table as Markdown (for BENCHMARKS.md)";
+        "  sections: memory, train, infer, import, kernels (default: all); --markdown prints the table as Markdown (for BENCHMARKS.md)";
 
     public bool Runs(string section) => Sections.Contains(section);
 

@@ -24,6 +24,7 @@ Console.Error.WriteLine($"Fovea bench: --threads {options.Threads}, sections {st
 if (options.Runs("memory")) MemorySection.Run(context);
 if (options.Runs("train")) TrainingSection.Run(context);
 if (options.Runs("infer")) InferenceSection.Run(context);
+if (options.Runs("import")) ImportSection.Run(context);
 if (options.Runs("kernels")) KernelSection.Run(context);
 if (options.Runs("infer")) report.Notes.Add($"ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}: intra-op threads = {options.Threads}, sequential, all graph optimisations; graphs written by the bench (opset 13) from Fovea's weights");
 

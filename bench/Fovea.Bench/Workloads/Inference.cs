@@ -12,7 +12,7 @@ public interface IInference
     float[] Logits();
 }
 
-public sealed class FoveaInference(Sequential model, Tensor images) : IInference
+public sealed class FoveaInference(Module model, Tensor images) : IInference
 {
     public void Step()
     {
