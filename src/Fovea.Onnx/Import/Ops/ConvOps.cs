@@ -1,0 +1,88 @@
+using Fovea.Kernels;
+
+namespace Fovea.Onnx.Import.Ops;
+
+/// <summary>
+/// Conv (opsets 1 and 11 — the same semantics): any number of spatial axes, auto_pad, asymmetric pads, strides,
+/// dilations, group and an optional bias. 2-D and 1-D convolutions go through <see cref="F.Conv2d(Tensor, Tensor, Tensor?, int, Padding2d, int, int)"/>,
+/// so imported CNNs run on Fovea's fast kernels and stay trainable; 3-D and above take the N-d im2col + GEMM path
+/// (<see cref="ConvNd"/>, inference only).
+/// </summary>
+internal static class ConvOps
+{
+    [OnnxOp("Conv")]
+    public static OnnxKernel Conv(OnnxNodeContext node)
+    {
+        var spatial = SpatialAttributes.Read(node, hasCeilMode: false);
+        int group = ConvOperands.ReadGroup(node);
+        ConvOperands.CheckWeight(node, spatial.Kernel, group, transposed: false);
+        return inputs =>
+        {
+            var op = ConvOperands.Of(inputs, spatial.Kernel, group, transposed: false);
+            var axes = spatial.Geometry(node, op.InputSpatial, op.Kernel);
+            var y = axes.Length <= 2 ? ThroughConv2d(op, axes) : ConvNd(op.X, op.W, op.B, axes, group);
+            return [OnnxValue.Float(y)];
+        };
+    }
+
+    /// <summary>
+    /// A 2-D convolution (or a 1-D one as 2-D with height 1) by F.Conv2d. Padding that differs between the two
+    /// sides of an axis (SAME_* with an odd total, or explicit pads) is applied by F.Pad first, as F.Conv2d pads symmetrically.
+    /// </summary>
+    private static Tensor ThroughConv2d(ConvOperands op, SpatialAttributes.Axis[] axes)
+    {
+        bool oneD = axes.Length == 1;
+        var x = oneD ? F.Reshape(op.X, [.. op.X.Shape.ToArray()[..2], 1, op.X.Shape[2]]) : op.X;
+        var w = oneD ? F.Reshape(op.W, [.. op.W.Shape.ToArray()[..2], 1, op.W.Shape[2]]) : op.W;
+        var (h, v) = oneD ? (new SpatialAttributes.Axis(1, 1, 1, 0, 0, 1), axes[0]) : (axes[0], axes[1]);
+        Padding2d padding = (h.PadBegin, v.PadBegin);
+        var padded = x;
+        if (h.PadBegin != h.PadEnd || v.PadBegin != v.PadEnd)
+        {
+            padded = F.Pad(x, [v.PadBegin, v.PadEnd, h.PadBegin, h.PadEnd]);
+            padding = default;
+        }
+        var y = F.Conv2d(padded, w, op.B, (h.Stride, v.Stride), padding, (h.Dilation, v.Dilation), op.Group);
+        var result = oneD ? F.Reshape(y, [.. y.Shape.ToArray()[..2], y.Shape[3]]) : y;
+        // Without a tape the intermediates are nobody's: give their memory back to the pool.
+        if (!Autograd.NeedsGrad(op.X, op.W, op.B))
+        {
+            foreach (var t in new[] { x, w, padded, y })
+                if (!ReferenceEquals(t, op.X) && !ReferenceEquals(t, op.W) && !ReferenceEquals(t, result)) t.Dispose();
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// N-d convolution of x [N, C, D1..Dk] with w [O, C / group, k1..kk] and optional b [O], per image and group
+    /// Y = W_g · im2col(X_g) (+ bias). <paramref name="axes"/> is the geometry from <see cref="SpatialAttributes.Geometry"/>.
+    /// Inference only: the result records no gradient.
+    /// </summary>
+    internal static Tensor ConvNd(Tensor x, Tensor w, Tensor? b, SpatialAttributes.Axis[] axes, int group)
+    {
+        int channels = x.Shape[1], outChannels = w.Shape[0], cg = channels / group, og = outChannels / group;
+        var window = new ConvWindow(x.Shape.AsSpan()[2..], axes.Select(a => a.Output).ToArray(), axes);
+        var y = Tensor.Empty([x.Shape[0], outChannels, .. axes.Select(a => a.Output)]);
+        int k = cg * window.Taps, p = window.GridPixels, fieldLength = cg * window.FieldPixels;
+        int minChannels = Math.Max(1, MinUnfoldPerChunk / Math.Max(1, window.Taps * p));
+        ConvOperands.ForEachImageGroup(x.Shape[0], group, item =>
+        {
+            int image = item / group, g = item % group, fieldStart = (image * channels + g * cg) * window.FieldPixels;
+            var output = y.Span.Slice((image * outChannels + g * og) * p, og * p);
+            if (b is not null)
+            {
+                for (int o = 0; o < og; o++) output.Slice(o * p, p).Fill(b.Span[g * og + o]);
+            }
+            float[]? columns = window.IsIdentity ? null : TensorPool.Rent(k * p);
+            if (columns is not null)
+                Parallelism.For(cg, (c0, c1) => window.Unfold(x.Span.Slice(fieldStart, fieldLength), columns.AsSpan(0, k * p), c0, c1), minChannels);
+            ReadOnlySpan<float> matrix = columns is null ? x.Span.Slice(fieldStart, fieldLength) : columns.AsSpan(0, k * p);
+            Gemm.Sgemm(false, false, og, p, k, 1f, w.Span.Slice(g * og * k, og * k), k, matrix, p, b is null ? 0f : 1f, output, p);
+            if (columns is not null) TensorPool.Return(columns);
+        });
+        return y;
+    }
+
+    /// <summary>Floats a thread should at least copy before forking an unfold or fold over channels pays off.</summary>
+    internal const int MinUnfoldPerChunk = 1 << 15;
+}
