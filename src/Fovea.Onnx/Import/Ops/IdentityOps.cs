@@ -1,6 +1,6 @@
 namespace Fovea.Onnx.Import.Ops;
 
-/// <summary>Ops that pass their input on: Identity, and Dropout at inference (ratio and training_mode ignored but for the mask).</summary>
+/// <summary>Identity: the input object itself passes on (the model's memory bookkeeping sees the shared tensor).</summary>
 internal static class IdentityOps
 {
     [OnnxOp("Identity")]
