@@ -5,8 +5,8 @@ namespace Fovea.Onnx.Import;
 /// <summary>The op factories of this assembly, by ONNX op type.</summary>
 internal static class OnnxOpRegistry
 {
-    /// <summary>The opsets of the default domain the importer reads: 7 to 21 as ONNX Runtime, and 6, which PyTorch's older exporter wrote and which differs from 7 only in attributes the ops read.</summary>
-    public const int MinOpset = 6, MaxOpset = 21;
+    /// <summary>The opsets of the default domain the importer reads: 7 to 21, and the older ones where an op's old form differs only in attributes (which the factories reject when they do not know them) — PyTorch's older exporter wrote opset 6, and some backend tests declare opset 1.</summary>
+    public const int MinOpset = 1, MaxOpset = 21;
 
     private static readonly Dictionary<string, Func<OnnxNodeContext, OnnxKernel>> Factories = Discover();
 
