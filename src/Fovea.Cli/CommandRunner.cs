@@ -33,7 +33,8 @@ internal static class CommandRunner
         {
             return command();
         }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or UnauthorizedAccessException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or UnauthorizedAccessException or InvalidOperationException or KeyNotFoundException or FormatException
+            or NotSupportedException) // an ONNX file using an op or type Fovea does not read
         {
             Fail(e);
             return Failed;

@@ -12,5 +12,7 @@ var root = new RootCommand("fovea: train, evaluate and analyse convolutional neu
     EquivarianceCommand.Create(),
     DemoCommand.Create(),
     ExportCommand.Create(),
+    RunCommand.Create(),
+    OnnxTestCommand.Create(),
 };
 return root.Parse(args).Invoke();

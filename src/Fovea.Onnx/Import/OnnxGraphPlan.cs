@@ -21,6 +21,10 @@ internal sealed class OnnxGraphPlan
         if (Opset is < OnnxOpRegistry.MinOpset or > OnnxOpRegistry.MaxOpset)
             throw new NotSupportedException($"opset {Opset} is not supported (Fovea reads opsets {OnnxOpRegistry.MinOpset} to {OnnxOpRegistry.MaxOpset})");
 
+        // An empty name means "absent" to a node, so a value without one could never be read.
+        foreach (var (name, _) in graph.Initializers) RequireName(name, "an initialiser");
+        foreach (var info in graph.Inputs) RequireName(info.Name, "a graph input");
+        foreach (var info in graph.Outputs) RequireName(info.Name, "a graph output");
         var persistent = new Dictionary<string, OnnxValue>();
         foreach (var (name, value) in graph.Initializers)
             if (!persistent.TryAdd(name, adoptInitializer(name, value))) throw new InvalidDataException($"initialiser '{name}' is defined twice");
@@ -33,13 +37,13 @@ internal sealed class OnnxGraphPlan
             if (!OnnxDataTypes.IsSupported(input.Type)) throw new NotSupportedException($"input '{input.Name}': {OnnxDataTypes.Name(input.Type)} inputs are not supported");
             if (!_slots.TryAdd(input.Name, _slots.Count)) throw new InvalidDataException($"input '{input.Name}' is declared twice");
         }
-        foreach (var name in persistent.Keys) if (!_slots.TryAdd(name, _slots.Count)) throw new InvalidDataException($"'{name}' is both an input and an initialiser");
+        foreach (var name in persistent.Keys) _slots.Add(name, _slots.Count); // Inputs leave initialisers out, so names cannot clash
 
         var steps = new List<OnnxStep>();
         foreach (var node in Sort(graph.Nodes, _slots.Keys))
         {
             var context = new OnnxNodeContext(node, Opset, name => persistent.GetValueOrDefault(name));
-            var kernel = OnnxOpRegistry.Create(context);
+            var kernel = Create(context);
             foreach (var output in node.Outputs.Where(o => o.Length > 0))
                 if (!_slots.TryAdd(output, _slots.Count)) throw new InvalidDataException($"value '{output}' is defined twice (again by {context.Label})");
             if (node.Inputs.All(i => i.Length == 0 || foldable.Contains(i)))
@@ -58,8 +62,12 @@ internal sealed class OnnxGraphPlan
                 node.Outputs.Select(o => o.Length == 0 ? -1 : _slots[o]).ToArray(), []));
         }
         Outputs = graph.Outputs.ToArray();
+        var outputNames = new HashSet<string>();
         foreach (var output in Outputs)
+        {
             if (!_slots.ContainsKey(output.Name)) throw new InvalidDataException($"graph output '{output.Name}' is not computed by any node");
+            if (!outputNames.Add(output.Name)) throw new InvalidDataException($"graph output '{output.Name}' is listed twice");
+        }
         Constants = persistent.Select(p => (_slots[p.Key], p.Value)).ToArray();
         SlotCount = _slots.Count;
         Steps = WithLastUses(steps);
@@ -80,6 +88,24 @@ internal sealed class OnnxGraphPlan
 
     public int Slot(string name) => _slots[name];
 
+    private static void RequireName(string name, string what)
+    {
+        if (name.Length == 0) throw new InvalidDataException($"{what} has no name");
+    }
+
+    /// <summary>The node's kernel; a factory's argument errors (a bad attribute value, say) are named after the node.</summary>
+    private static OnnxKernel Create(OnnxNodeContext context)
+    {
+        try
+        {
+            return OnnxOpRegistry.Create(context);
+        }
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException)
+        {
+            throw context.Invalid(e.Message);
+        }
+    }
+
     private static OnnxValue[] Run(OnnxNodeContext context, OnnxKernel kernel, OnnxValue?[] inputs)
     {
         OnnxValue[] outputs;
@@ -87,37 +113,67 @@ internal sealed class OnnxGraphPlan
         {
             outputs = kernel(inputs);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or IndexOutOfRangeException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IndexOutOfRangeException
+            || e is NullReferenceException && inputs.Any(i => i is null)) // a required input left out (named "")
         {
-            throw new InvalidDataException($"{context.Label}: {e.Message} (inputs: {string.Join(", ", inputs.Select(i => i?.ToString() ?? "none"))})", e);
+            throw new InvalidDataException($"{context.Label}: {Describe(e)} (inputs: {Shapes(inputs)})", e);
         }
-        if (outputs.Length < context.Node.Outputs.Count(o => o.Length > 0))
-            throw context.Unsupported($"{context.Node.Outputs.Count} outputs are asked for, {outputs.Length} are computed");
+        var wanted = context.Node.Outputs;
+        for (int o = 0; o < wanted.Count; o++)
+        {
+            if (wanted[o].Length == 0) continue;
+            if (o >= outputs.Length) throw context.Unsupported($"output {o} ('{wanted[o]}') is asked for, the op computes {outputs.Length}");
+            if (outputs[o] is null) throw context.Invalid($"output {o} ('{wanted[o]}') was not computed (inputs: {Shapes(inputs)})");
+        }
         return outputs;
     }
 
-    /// <summary>Kahn's algorithm in file order; what cannot be scheduled is a dangling input or a cycle.</summary>
+    private static string Shapes(OnnxValue?[] inputs) => string.Join(", ", inputs.Select(i => i?.ToString() ?? "none"));
+
+    /// <summary>Runtime exceptions carry the runtime's words; say what they mean for a node.</summary>
+    private static string Describe(Exception e) => e switch
+    {
+        NullReferenceException => "a required input is absent",
+        IndexOutOfRangeException => "fewer inputs than the op needs, or an index out of range",
+        _ => e.Message,
+    };
+
+    /// <summary>
+    /// Kahn's algorithm, taking the earliest ready node in file order (so a sorted file keeps its order),
+    /// in O((nodes + edges) log nodes); what cannot be scheduled is a dangling input or a cycle.
+    /// </summary>
     private static List<OnnxNodeProto> Sort(IReadOnlyList<OnnxNodeProto> nodes, IEnumerable<string> available)
     {
         var known = new HashSet<string>(available);
-        var producers = new Dictionary<string, OnnxNodeProto>();
-        foreach (var node in nodes)
-            foreach (var output in node.Outputs.Where(o => o.Length > 0)) producers.TryAdd(output, node);
-        foreach (var node in nodes)
-            foreach (var input in node.Inputs.Where(i => i.Length > 0))
-                if (!known.Contains(input) && !producers.ContainsKey(input))
-                    throw new InvalidDataException($"{node.OpType} node '{node.Label}' reads '{input}', which is not an input, an initialiser or any node's output");
-        var order = new List<OnnxNodeProto>();
-        var pending = nodes.ToList();
-        while (pending.Count > 0)
+        var producers = new HashSet<string>(nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0));
+        var readers = new Dictionary<string, List<int>>();
+        var waiting = new int[nodes.Count]; // distinct inputs not yet computed, per node
+        var ready = new PriorityQueue<int, int>();
+        for (int n = 0; n < nodes.Count; n++)
         {
-            int ready = pending.FindIndex(n => n.Inputs.All(i => i.Length == 0 || known.Contains(i)));
-            if (ready < 0)
-                throw new InvalidDataException($"the graph has a cycle through {string.Join(", ", pending.Take(5).Select(n => $"{n.OpType} node '{n.Label}'"))}");
-            var node = pending[ready];
-            pending.RemoveAt(ready);
-            order.Add(node);
-            foreach (var output in node.Outputs.Where(o => o.Length > 0)) known.Add(output);
+            foreach (var input in nodes[n].Inputs.Where(i => i.Length > 0).Distinct())
+            {
+                if (known.Contains(input)) continue;
+                if (!producers.Contains(input))
+                    throw new InvalidDataException($"{nodes[n].OpType} node '{nodes[n].Label}' reads '{input}', which is not an input, an initialiser or any node's output");
+                (readers.TryGetValue(input, out var list) ? list : readers[input] = []).Add(n);
+                waiting[n]++;
+            }
+            if (waiting[n] == 0) ready.Enqueue(n, n);
+        }
+        var order = new List<OnnxNodeProto>(nodes.Count);
+        while (ready.TryDequeue(out int n, out _))
+        {
+            order.Add(nodes[n]);
+            foreach (var output in nodes[n].Outputs)
+                if (output.Length > 0 && known.Add(output) && readers.TryGetValue(output, out var list))
+                    foreach (int reader in list)
+                        if (--waiting[reader] == 0) ready.Enqueue(reader, reader);
+        }
+        if (order.Count < nodes.Count)
+        {
+            var stuck = Enumerable.Range(0, nodes.Count).Where(n => waiting[n] > 0).Take(5).Select(n => $"{nodes[n].OpType} node '{nodes[n].Label}'");
+            throw new InvalidDataException($"the graph has a cycle through {string.Join(", ", stuck)}");
         }
         return order;
     }
@@ -129,6 +185,7 @@ internal sealed class OnnxGraphPlan
         var last = new Dictionary<int, int>();
         for (int s = 0; s < steps.Count; s++)
             foreach (int slot in steps[s].Outputs.Concat(steps[s].Inputs)) if (slot >= 0 && !keep.Contains(slot)) last[slot] = s;
-        return steps.Select((step, s) => step with { LastUses = last.Where(l => l.Value == s).Select(l => l.Key).ToArray() }).ToArray();
+        var dying = last.ToLookup(l => l.Value, l => l.Key);
+        return steps.Select((step, s) => step with { LastUses = dying[s].ToArray() }).ToArray();
     }
 }

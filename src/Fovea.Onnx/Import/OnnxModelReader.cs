@@ -79,6 +79,7 @@ internal static class OnnxModelReader
 
     private static OnnxNodeProto ReadNode(ProtoReader r)
     {
+        int start = r.Offset;
         string name = "", op = "", domain = "";
         var inputs = new List<string>();
         var outputs = new List<string>();
@@ -101,11 +102,13 @@ internal static class OnnxModelReader
                 default: r.Skip(wire); break;
             }
         }
+        if (op.Length == 0) throw new InvalidDataException($"node '{name}' (byte {start}) has no op_type");
         return new OnnxNodeProto(name, op, domain == "ai.onnx" ? "" : domain, inputs, outputs, attributes);
     }
 
     private static OnnxAttributeProto ReadAttribute(ProtoReader r)
     {
+        int start = r.Offset;
         string name = "", s = "";
         var type = OnnxAttributeType.Undefined;
         float f = 0;
@@ -130,11 +133,14 @@ internal static class OnnxModelReader
                 default: r.Skip(wire); break;
             }
         }
+        if (name.Length == 0) throw new InvalidDataException($"attribute at byte {start} has no name");
+        if (!Enum.IsDefined(type)) throw new InvalidDataException($"attribute '{name}' (byte {start}) has the invalid type {(int)type}");
         return new OnnxAttributeProto(name, type, f, i, s, t, floats, ints, strings);
     }
 
     private static OnnxValueInfo ReadValueInfo(ProtoReader r)
     {
+        int start = r.Offset;
         string name = "";
         var type = OnnxDataType.Undefined;
         List<long?>? dims = null;
@@ -144,6 +150,9 @@ internal static class OnnxModelReader
             else if (field == 2) { r.ExpectWireType(wire, 2, "value type"); (type, dims) = ReadTensorType(r.Message()); }
             else r.Skip(wire);
         }
+        string label = $"value '{name}' (byte {start})";
+        if (type != OnnxDataType.Undefined && !IsDefined(type)) throw new InvalidDataException($"{label}: invalid data type {(int)type}");
+        if (dims?.FirstOrDefault(d => d is < 0 or > int.MaxValue) is long bad) throw new InvalidDataException($"{label}: dimension {bad} is out of range");
         return new OnnxValueInfo(name, type, dims);
     }
 
@@ -203,15 +212,17 @@ internal static class OnnxModelReader
                 case 8: r.ExpectWireType(wire, 2, "tensor name"); name = r.String(); break;
                 case 9: r.ExpectWireType(wire, 2, "tensor raw_data"); raw = r.Bytes(); break;
                 case 10: r.Doubles(wire, doubles); break;
-                case 13 or 14: throw new NotSupportedException($"tensor '{name}' (byte {start}): external data is not supported");
+                case 14: // data_location: 0 DEFAULT, 1 EXTERNAL (the external_data entries, field 13, only matter then)
+                    r.ExpectWireType(wire, 0, "tensor data_location");
+                    if (r.Int64() != 0) throw new NotSupportedException($"tensor '{name}' (byte {start}): external data is not supported");
+                    break;
                 default: r.Skip(wire); break;
             }
         }
         string label = $"tensor '{name}' (byte {start})";
+        if (!IsDefined(type)) throw new InvalidDataException($"{label}: invalid data type {(int)type}");
         if (!OnnxDataTypes.IsSupported(type))
-            throw type is OnnxDataType.Undefined or > OnnxDataType.BFloat16
-                ? new InvalidDataException($"{label}: invalid data type {(int)type}")
-                : new NotSupportedException($"{label}: {OnnxDataTypes.Name(type)} tensors are not supported (float32 and integers are)");
+            throw new NotSupportedException($"{label}: {OnnxDataTypes.Name(type)} tensors are not supported (float32 and integers are)");
         var shape = new int[dims.Count];
         for (int i = 0; i < dims.Count; i++)
             shape[i] = dims[i] is >= 0 and <= int.MaxValue ? (int)dims[i] : throw new InvalidDataException($"{label}: dimension {dims[i]} is out of range");
@@ -222,6 +233,9 @@ internal static class OnnxModelReader
             throw new InvalidDataException($"{label}: dimensions {TensorShape.Format(shape)} need {count} elements, the data holds {present}");
         return (name, type == OnnxDataType.Float ? OnnxValue.Float(Floats(raw, floats, shape)) : OnnxValue.Integer(type, Integers(type, raw, longs), shape));
     }
+
+    /// <summary>Whether <paramref name="type"/> is a code onnx.proto defines (1.17 goes up to FLOAT4E2M1 = 23), supported by Fovea or not.</summary>
+    private static bool IsDefined(OnnxDataType type) => type is > OnnxDataType.Undefined and <= (OnnxDataType)23;
 
     private static Tensor Floats(ReadOnlyMemory<byte>? raw, List<float> floats, int[] shape)
     {
