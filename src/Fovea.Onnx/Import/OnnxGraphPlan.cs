@@ -102,7 +102,7 @@ internal sealed class OnnxGraphPlan
         }
         catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or OverflowException)
         {
-            throw context.Invalid(e.Message);
+            throw new InvalidDataException(Labelled(context, e.Message), e);
         }
     }
 
@@ -116,7 +116,7 @@ internal sealed class OnnxGraphPlan
         catch (Exception e) when (e is ArgumentException or InvalidDataException or IndexOutOfRangeException
             || e is NullReferenceException && inputs.Any(i => i is null)) // a required input left out (named "")
         {
-            throw new InvalidDataException($"{context.Label}: {Describe(e)} (inputs: {Shapes(inputs)})", e);
+            throw new InvalidDataException($"{Labelled(context, Describe(e))} (inputs: {Shapes(inputs)})", e);
         }
         var wanted = context.Node.Outputs;
         for (int o = 0; o < wanted.Count; o++)
@@ -137,6 +137,10 @@ internal sealed class OnnxGraphPlan
         IndexOutOfRangeException => "fewer inputs than the op needs, or an index out of range",
         _ => e.Message,
     };
+
+    /// <summary>The message prefixed with the node's label, unless a factory's or kernel's error (node.Invalid) already starts with it.</summary>
+    private static string Labelled(OnnxNodeContext context, string message) =>
+        message.StartsWith(context.Label, StringComparison.Ordinal) ? message : $"{context.Label}: {message}";
 
     /// <summary>
     /// Kahn's algorithm, taking the earliest ready node in file order (so a sorted file keeps its order),
