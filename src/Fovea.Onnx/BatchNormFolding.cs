@@ -5,7 +5,7 @@ namespace Fovea.Onnx;
 /// <summary>
 /// Folds an inference batch norm into the convolution before it: with s = γ / √(var + ε) per output
 /// channel, conv(x; W, b) then BN equals conv(x; W·s, (b − mean)·s + β). One op instead of two, and the
-/// form fast runtimes use anyway.
+/// form fast runtimes use anyway. Export folds Fovea layers; import folds ONNX Conv → BatchNormalization pairs.
 /// </summary>
 internal static class BatchNormFolding
 {
@@ -13,20 +13,26 @@ internal static class BatchNormFolding
     {
         if (bn.RunningMean is null || bn.RunningVar is null)
             throw new ArgumentException($"ONNX export: cannot fold {bn} into {conv}: it has no running statistics");
-        int outChannels = conv.OutChannels;
-        if (bn.NumFeatures != outChannels)
-            throw new ArgumentException($"ONNX export: cannot fold {bn} into {conv}: {bn.NumFeatures} features for {outChannels} channels");
-        var weight = conv.Weight.Detach().Clone();
-        var bias = Tensor.Zeros(outChannels);
+        if (bn.NumFeatures != conv.OutChannels)
+            throw new ArgumentException($"ONNX export: cannot fold {bn} into {conv}: {bn.NumFeatures} features for {conv.OutChannels} channels");
+        return Fold(conv.Weight, conv.Bias, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, bn.Eps);
+    }
+
+    /// <summary>The folded weight and bias of a conv with <paramref name="weight"/> [O, …] and the norm's per-channel tensors (γ and β may be absent: 1 and 0).</summary>
+    public static (Tensor Weight, Tensor Bias) Fold(Tensor weight, Tensor? bias, Tensor? gamma, Tensor? beta, Tensor mean, Tensor variance, double eps)
+    {
+        int outChannels = weight.Shape[0];
+        var folded = weight.Detach().Clone();
+        var foldedBias = Tensor.Zeros(outChannels);
         int perChannel = weight.Length / outChannels;
         for (int o = 0; o < outChannels; o++)
         {
             // Double precision so the fold adds no rounding beyond the final float conversion.
-            double scale = (bn.Weight?.Span[o] ?? 1f) / Math.Sqrt(bn.RunningVar.Span[o] + (double)bn.Eps);
-            foreach (ref float v in weight.Span.Slice(o * perChannel, perChannel)) v = (float)(v * scale);
-            double b = conv.Bias?.Span[o] ?? 0f;
-            bias.Span[o] = (float)((b - bn.RunningMean.Span[o]) * scale + (bn.Bias?.Span[o] ?? 0f));
+            double scale = (gamma?.Span[o] ?? 1f) / Math.Sqrt(variance.Span[o] + eps);
+            foreach (ref float v in folded.Span.Slice(o * perChannel, perChannel)) v = (float)(v * scale);
+            double b = bias?.Span[o] ?? 0f;
+            foldedBias.Span[o] = (float)((b - mean.Span[o]) * scale + (beta?.Span[o] ?? 0f));
         }
-        return (weight, bias);
+        return (folded, foldedBias);
     }
 }

@@ -22,8 +22,13 @@ public sealed class OnnxModel : Module
         Producer = model.Producer;
     }
 
-    /// <summary>Reads an .onnx file; damage is an <see cref="InvalidDataException"/> and unsupported content a <see cref="NotSupportedException"/>, both naming the file.</summary>
-    public static OnnxModel Load(string path)
+    /// <summary>
+    /// Reads an .onnx file; damage is an <see cref="InvalidDataException"/> and unsupported content a
+    /// <see cref="NotSupportedException"/>, both naming the file. By default the graph is prepared for
+    /// inference (batch norms folded into the convs before them); <paramref name="forTraining"/> keeps every
+    /// node, so that fine-tuning sees the original parameters.
+    /// </summary>
+    public static OnnxModel Load(string path, bool forTraining = false)
     {
         byte[] bytes;
         try
@@ -34,15 +39,16 @@ public sealed class OnnxModel : Module
         {
             throw new InvalidDataException($"{path}: {e.Message}", e);
         }
-        return Load(bytes, path);
+        return Load(bytes, path, forTraining);
     }
 
-    /// <summary>Reads a serialised ModelProto; <paramref name="source"/> names it in error messages.</summary>
-    public static OnnxModel Load(ReadOnlyMemory<byte> bytes, string source = "ONNX model")
+    /// <summary>Reads a serialised ModelProto; <paramref name="source"/> names it in error messages. See <see cref="Load(string, bool)"/>.</summary>
+    public static OnnxModel Load(ReadOnlyMemory<byte> bytes, string source = "ONNX model", bool forTraining = false)
     {
         try
         {
-            return new OnnxModel(OnnxModelReader.Read(bytes));
+            var model = OnnxModelReader.Read(bytes);
+            return new OnnxModel(forTraining ? model : model with { Graph = InferenceRewrite.FoldBatchNorms(model.Graph) });
         }
         catch (NotSupportedException e)
         {

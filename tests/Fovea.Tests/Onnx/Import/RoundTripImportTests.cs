@@ -23,7 +23,7 @@ public class RoundTripImportTests
         var model = Zoo.Create(name, c, h, w, rng: new Rng(4));
         ExportTestModels.RandomizeBatchNorm(model, new Rng(6));
         model.Eval();
-        var imported = OnnxModel.Load(OnnxExporter.ToBytes(model, c, h, w, opset: 17), name);
+        var imported = OnnxModel.Load(OnnxExporter.ToBytes(model, c, h, w, opset: 17), name, forTraining: true);
         imported.Eval();
         using var _ = Autograd.NoGrad();
         using var input = Tensor.Normal(new TensorShape(3, c, h, w), 0f, 1f, new Rng(8));
@@ -42,7 +42,7 @@ public class RoundTripImportTests
         var (c, h, w) = name.StartsWith("resnet", StringComparison.Ordinal) ? (3, 32, 32) : (1, 28, 28);
         var model = Zoo.Create(name, c, h, w, rng: new Rng(4));
         model.Eval(); // batch norm on running statistics, as the exported graph computes it
-        var imported = OnnxModel.Load(OnnxExporter.ToBytes(model, c, h, w, opset: 13), name);
+        var imported = OnnxModel.Load(OnnxExporter.ToBytes(model, c, h, w, opset: 13), name, forTraining: true);
         using var input = Tensor.Normal(new TensorShape(4, c, h, w), 0f, 1f, new Rng(8));
         int[] labels = [1, 3, 5, 7];
         foreach (var m in new Module[] { model, imported })

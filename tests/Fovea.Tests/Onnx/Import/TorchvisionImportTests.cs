@@ -40,10 +40,31 @@ public class TorchvisionImportTests
         TensorAssert.Close(all.Span.Slice(3 * classes, classes).ToArray(), single.Span.ToArray(), rtol: 1e-4, atol: 1e-5);
     }
 
+    /// <summary>Loaded for inference, BatchNormalization nodes are folded into their convs: fewer parameters, the same logits.</summary>
+    [Theory]
+    [InlineData("mobilenet_v2_style")]
+    [InlineData("vgg_style")]
+    public void BatchNormsFoldIntoConvsForInference(string name)
+    {
+        string path = Path.Combine(Root, name, "model.onnx");
+        var folded = OnnxModel.Load(path);
+        var kept = OnnxModel.Load(path, forTraining: true);
+        Assert.Contains(kept.NamedBuffers(), b => b.Name.EndsWith("running_mean", StringComparison.Ordinal));
+        Assert.DoesNotContain(folded.NamedBuffers(), b => b.Name.EndsWith("running_mean", StringComparison.Ordinal));
+        Assert.True(folded.ParameterCount() < kept.ParameterCount());
+        folded.Eval();
+        kept.Eval();
+        using var _ = Autograd.NoGrad();
+        using var x = Tensor.Normal(new TensorShape(2, 3, 32, 32), 0f, 1f, new Rng(9));
+        using var a = folded.Forward(x);
+        using var b = kept.Forward(x);
+        TensorAssert.Close(b, a, rtol: 1e-4, atol: 1e-5);
+    }
+
     [Fact]
     public void ImportedResNetFineTunes()
     {
-        var model = OnnxModel.Load(Path.Combine(Root, "resnet18_style", "model.onnx"));
+        var model = OnnxModel.Load(Path.Combine(Root, "resnet18_style", "model.onnx"), forTraining: true);
         model.Train();
         var optimizer = new Adam(model.Parameters(), lr: 3e-3);
         using var images = Tensor.Normal(new TensorShape(8, 3, 32, 32), 0f, 1f, new Rng(2));

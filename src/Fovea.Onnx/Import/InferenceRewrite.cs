@@ -1,0 +1,85 @@
+namespace Fovea.Onnx.Import;
+
+/// <summary>
+/// Rewrites an imported graph for inference, before it is planned: every BatchNormalization in inference
+/// mode that reads a Conv's output (and nothing else reads it) is folded into that Conv's weights and bias
+/// (<see cref="BatchNormFolding"/>), so one op runs instead of two and the normalisation pass over the
+/// activations disappears — as ONNX Runtime's graph optimiser does. The function computed is unchanged
+/// up to float rounding; graphs loaded for training keep every node.
+/// </summary>
+internal static class InferenceRewrite
+{
+    public static OnnxGraphProto FoldBatchNorms(OnnxGraphProto graph)
+    {
+        // Damaged graphs (a name defined twice, say) are left for the plan to reject with a clear message.
+        var initializers = new Dictionary<string, OnnxValue>();
+        foreach (var (name, value) in graph.Initializers)
+            if (!initializers.TryAdd(name, value)) return graph;
+        var readers = new Dictionary<string, int>();
+        foreach (var name in graph.Nodes.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)))
+            readers[name] = readers.GetValueOrDefault(name) + 1;
+        var producers = new Dictionary<string, int>();
+        for (int i = 0; i < graph.Nodes.Count; i++)
+            foreach (var output in graph.Nodes[i].Outputs) producers.TryAdd(output, i);
+
+        var nodes = graph.Nodes.ToArray();
+        var removed = new HashSet<int>();
+        var replaced = new Dictionary<string, OnnxValue>();
+        var added = new List<(string Name, OnnxValue Value)>();
+        for (int b = 0; b < nodes.Length; b++)
+        {
+            var bn = nodes[b];
+            if (!IsInferenceBatchNorm(bn, initializers)) continue;
+            if (!producers.TryGetValue(bn.Inputs[0], out int c) || removed.Contains(c)) continue;
+            var conv = nodes[c];
+            if (conv.OpType != "Conv" || conv.Domain.Length > 0 || readers[bn.Inputs[0]] != 1) continue;
+            if (conv.Inputs.Count < 2 || !initializers.TryGetValue(conv.Inputs[1], out var weight) || !weight.IsFloat || readers[conv.Inputs[1]] != 1) continue;
+            OnnxValue? bias = null;
+            if (conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 && (!initializers.TryGetValue(conv.Inputs[2], out bias) || !bias.IsFloat || readers[conv.Inputs[2]] != 1)) continue;
+            var (gamma, beta, mean, variance) = (initializers[bn.Inputs[1]], initializers[bn.Inputs[2]], initializers[bn.Inputs[3]], initializers[bn.Inputs[4]]);
+            int channels = weight.Dims.Length > 0 ? weight.Dims[0] : -1;
+            if (new[] { gamma, beta, mean, variance }.Any(t => t.Dims.Length != 1 || t.Dims[0] != channels) || bias is not null && bias.Length != channels) continue;
+
+            double eps = bn.Attributes.TryGetValue("epsilon", out var e) ? e.Float : 1e-5;
+            var (w, bb) = BatchNormFolding.Fold(weight.Floats!, bias?.Floats, gamma.Floats, beta.Floats, mean.Floats!, variance.Floats!, eps);
+            string biasName = bias is not null ? conv.Inputs[2] : Unique(conv.Inputs[1] + "_folded_bias", initializers);
+            replaced[conv.Inputs[1]] = OnnxValue.Float(w);
+            if (bias is not null) replaced[biasName] = OnnxValue.Float(bb);
+            else
+            {
+                added.Add((biasName, OnnxValue.Float(bb)));
+                initializers[biasName] = OnnxValue.Float(bb);
+            }
+            nodes[c] = conv with { Inputs = [conv.Inputs[0], conv.Inputs[1], biasName], Outputs = [bn.Outputs[0]] };
+            removed.Add(b);
+        }
+        if (removed.Count == 0) return graph;
+
+        var kept = nodes.Where((_, i) => !removed.Contains(i)).ToArray();
+        var used = kept.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)).ToHashSet();
+        var values = graph.Initializers
+            .Select(i => (i.Name, replaced.TryGetValue(i.Name, out var v) ? v : i.Value))
+            .Concat(added)
+            .Where(i => used.Contains(i.Name))
+            .ToArray();
+        return graph with { Nodes = kept, Initializers = values };
+    }
+
+    /// <summary>A BatchNormalization with one output, inference semantics and all four parameters as float initialisers.</summary>
+    private static bool IsInferenceBatchNorm(OnnxNodeProto node, Dictionary<string, OnnxValue> initializers)
+    {
+        if (node.OpType != "BatchNormalization" || node.Domain.Length > 0 || node.Inputs.Count != 5) return false;
+        if (node.Outputs.Skip(1).Any(o => o.Length > 0)) return false; // running statistics asked for: training
+        if (node.Attributes.TryGetValue("training_mode", out var t) && t.Int != 0) return false;
+        if (node.Attributes.TryGetValue("spatial", out var s) && s.Int != 1) return false;
+        if (node.Attributes.Keys.Except(["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"]).Any()) return false;
+        return node.Inputs.Skip(1).All(i => initializers.TryGetValue(i, out var v) && v.IsFloat);
+    }
+
+    private static string Unique(string name, Dictionary<string, OnnxValue> taken)
+    {
+        string candidate = name;
+        for (int i = 2; taken.ContainsKey(candidate); i++) candidate = $"{name}_{i}";
+        return candidate;
+    }
+}
