@@ -73,6 +73,8 @@ internal static class InferenceRewrite
         if (node.Attributes.TryGetValue("training_mode", out var t) && t.Int != 0) return false;
         if (node.Attributes.TryGetValue("spatial", out var s) && s.Int != 1) return false;
         if (node.Attributes.Keys.Except(["epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs"]).Any()) return false;
+        // A mistyped epsilon is left for the BatchNormalization op to report.
+        if (node.Attributes.TryGetValue("epsilon", out var e) && e.Type is not (OnnxAttributeType.Float or OnnxAttributeType.Undefined)) return false;
         return node.Inputs.Skip(1).All(i => initializers.TryGetValue(i, out var v) && v.IsFloat);
     }
 
