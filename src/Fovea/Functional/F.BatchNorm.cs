@@ -101,27 +101,28 @@ public static partial class F
                 for (int c = c0; c < c1; c++)
                 {
                     float mean = stats[c], invStd = stats[channels + c];
+                    // The forward's scale and shift, to recompute where the fused ReLU let the gradient through.
+                    float scale = (w?[c] ?? 1f) * invStd, shift = b?[c] ?? 0f;
                     double sumDy = 0, sumDyCentered = 0;
                     for (int i = 0; i < n; i++)
                     {
                         int at = (i * channels + c) * spatial;
-                        var (runDy, runDyCentered) = BatchNormKernels.GradientSums(g.AsSpan(at, spatial), xs.AsSpan(at, spatial), mean, relu ? ys.AsSpan(at, spatial) : default);
+                        var (runDy, runDyCentered) = BatchNormKernels.GradientSums(g.AsSpan(at, spatial), xs.AsSpan(at, spatial), mean, relu, scale, shift);
                         sumDy += runDy;
                         sumDyCentered += runDyCentered;
                     }
                     if (gw is not null) gw[c] += (float)(sumDyCentered * invStd);
                     if (gb is not null) gb[c] += (float)sumDy;
                     if (gx is null) continue;
-                    // dx = k·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with k = weight/σ and x̂ = (x − mean)/σ; with running
-                    // statistics mean and σ are constants and only k·dy remains.
-                    float k = (w?[c] ?? 1f) * invStd;
-                    float centeredCoef = batchStats ? (float)(-k * invStd * invStd * sumDyCentered / perChannel) : 0f;
-                    float constant = batchStats ? (float)(-k * sumDy / perChannel) : 0f;
+                    // dx = k·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with k = weight/σ (the scale) and x̂ = (x − mean)/σ; with
+                    // running statistics mean and σ are constants and only k·dy remains.
+                    float centeredCoef = batchStats ? (float)(-scale * invStd * invStd * sumDyCentered / perChannel) : 0f;
+                    float constant = batchStats ? (float)(-scale * sumDy / perChannel) : 0f;
                     for (int i = 0; i < n; i++)
                     {
                         int at = (i * channels + c) * spatial;
-                        BatchNormKernels.InputGradient(gx.AsSpan(at, spatial), overwrite, g.AsSpan(at, spatial), xs.AsSpan(at, spatial),
-                            relu ? ys.AsSpan(at, spatial) : default, k, centeredCoef, mean, constant);
+                        BatchNormKernels.InputGradient(gx.AsSpan(at, spatial), overwrite, g.AsSpan(at, spatial), xs.AsSpan(at, spatial), mean,
+                            relu, scale, shift, centeredCoef, constant);
                     }
                 }
             }, channelsPerChunk);

@@ -8,7 +8,7 @@ namespace Fovea.Kernels;
 /// functional op walks a channel's runs twice in a row, so the second walk reads from cache: statistics
 /// then normalisation forward, gradient sums then input gradient backward. A ReLU that follows the
 /// normalisation is fused in: forward clamps the run it has just written, backward passes dy only where
-/// that output is positive (as the ReLU's own backward would), so the ReLU costs no pass of its own.
+/// that output was positive (as the ReLU's own backward would), so the ReLU costs no pass of its own.
 /// </summary>
 internal static class BatchNormKernels
 {
@@ -42,60 +42,62 @@ internal static class BatchNormKernels
     }
 
     /// <summary>
-    /// (Σ dy, Σ dy·(x − mean)) over a run. With a non-empty <paramref name="reluOutput"/> dy counts only where
-    /// that output is positive: the gradient that reached the normalisation through the fused ReLU.
+    /// (Σ dy, Σ dy·(x − mean)) over a run. With <paramref name="relu"/>, dy counts only where the fused ReLU's
+    /// output was positive: the gradient that reached the normalisation through it. That output is recomputed
+    /// from x exactly as <see cref="Normalize"/> computed it (same operations, same vector/scalar split of the
+    /// run, so the same bits) instead of being read back: one stream of memory fewer.
     /// </summary>
-    public static (float SumDy, float SumDyCentered) GradientSums(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, ReadOnlySpan<float> reluOutput)
+    public static (float SumDy, float SumDyCentered) GradientSums(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, bool relu, float scale, float shift)
     {
-        bool masked = !reluOutput.IsEmpty;
         int i = 0, width = Vector<float>.Count;
         Vector<float> sum = Vector<float>.Zero, dot = Vector<float>.Zero;
         if (Vector.IsHardwareAccelerated)
         {
-            var vm = new Vector<float>(mean);
+            Vector<float> vm = new(mean), vs = new(scale), vb = new(shift);
             for (; i <= x.Length - width; i += width)
             {
                 var g = new Vector<float>(dy[i..]);
-                if (masked) g = Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(reluOutput[i..]), Vector<float>.Zero), g, Vector<float>.Zero);
+                var centered = new Vector<float>(x[i..]) - vm;
+                if (relu) g = Vector.ConditionalSelect(Vector.GreaterThan(centered * vs + vb, Vector<float>.Zero), g, Vector<float>.Zero);
                 sum += g;
-                dot += g * (new Vector<float>(x[i..]) - vm);
+                dot += g * centered;
             }
         }
         float sumDy = Vector.Sum(sum), sumDyCentered = Vector.Sum(dot);
         for (; i < x.Length; i++)
         {
-            float g = masked && !(reluOutput[i] > 0f) ? 0f : dy[i];
+            float centered = x[i] - mean, g = relu && !(centered * scale + shift > 0f) ? 0f : dy[i];
             sumDy += g;
-            sumDyCentered += g * (x[i] - mean);
+            sumDyCentered += g * centered;
         }
         return (sumDy, sumDyCentered);
     }
 
     /// <summary>
-    /// gx = k·dy + centeredCoef·(x − mean) + constant, stored when <paramref name="overwrite"/> (gx held nothing
-    /// yet), otherwise added to gx; dy is masked by <paramref name="reluOutput"/> as in <see cref="GradientSums"/>.
+    /// gx = scale·dy + centeredCoef·(x − mean) + constant (scale = weight/σ, the forward's), stored when <paramref name="overwrite"/> (gx held nothing
+    /// yet), otherwise added to gx; dy is gated by the fused ReLU as in <see cref="GradientSums"/>.
     /// </summary>
-    public static void InputGradient(Span<float> gx, bool overwrite, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, ReadOnlySpan<float> reluOutput,
-        float k, float centeredCoef, float mean, float constant)
+    public static void InputGradient(Span<float> gx, bool overwrite, ReadOnlySpan<float> dy, ReadOnlySpan<float> x, float mean, bool relu, float scale, float shift,
+        float centeredCoef, float constant)
     {
-        bool masked = !reluOutput.IsEmpty;
         int i = 0, width = Vector<float>.Count;
         if (Vector.IsHardwareAccelerated)
         {
-            Vector<float> vk = new(k), vc = new(centeredCoef), vm = new(mean), vb = new(constant);
+            Vector<float> vc = new(centeredCoef), vm = new(mean), vb = new(constant), vs = new(scale), vshift = new(shift);
             for (; i <= x.Length - width; i += width)
             {
                 var g = new Vector<float>(dy[i..]);
-                if (masked) g = Vector.ConditionalSelect(Vector.GreaterThan(new Vector<float>(reluOutput[i..]), Vector<float>.Zero), g, Vector<float>.Zero);
-                var value = vk * g + vc * (new Vector<float>(x[i..]) - vm) + vb;
+                var centered = new Vector<float>(x[i..]) - vm;
+                if (relu) g = Vector.ConditionalSelect(Vector.GreaterThan(centered * vs + vshift, Vector<float>.Zero), g, Vector<float>.Zero);
+                var value = vs * g + vc * centered + vb;
                 if (!overwrite) value += new Vector<float>(gx[i..]);
                 value.CopyTo(gx[i..]);
             }
         }
         for (; i < x.Length; i++)
         {
-            float g = masked && !(reluOutput[i] > 0f) ? 0f : dy[i];
-            float value = k * g + centeredCoef * (x[i] - mean) + constant;
+            float centered = x[i] - mean, g = relu && !(centered * scale + shift > 0f) ? 0f : dy[i];
+            float value = scale * g + centeredCoef * centered + constant;
             gx[i] = overwrite ? value : gx[i] + value;
         }
     }
