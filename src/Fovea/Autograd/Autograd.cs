@@ -39,15 +39,46 @@ public static class Autograd
     /// </summary>
     internal static Tensor Record(Tensor output, string name, Tensor?[] inputs, Action<Tensor> backward, Action? release = null)
     {
-        var present = inputs.Where(t => t is not null).Cast<Tensor>().ToArray();
-        if (!NeedsGrad(present))
+        if (!AnyNeedsGrad(inputs))
         {
             release?.Invoke();
             return output;
         }
-        output.GradFn = new Node(name, present, backward, release);
+        output.GradFn = new Node(name, WithoutNulls(inputs), backward, release);
         output.RequiresGrad = true;
         return output;
+    }
+
+    /// <summary>Whether any of <paramref name="inputs"/> (null entries are absent optional inputs) requires grad, with recording on.</summary>
+    private static bool AnyNeedsGrad(Tensor?[] inputs)
+    {
+        if (!IsEnabled) return false;
+        foreach (var t in inputs) if (t is { RequiresGrad: true }) return true;
+        return false;
+    }
+
+    /// <summary>The inputs that are present, in a copy of the node's own (a caller may reuse its array).</summary>
+    private static Tensor[] WithoutNulls(Tensor?[] inputs)
+    {
+        int present = 0;
+        foreach (var t in inputs) if (t is not null) present++;
+        var result = new Tensor[present];
+        present = 0;
+        foreach (var t in inputs) if (t is not null) result[present++] = t;
+        return result;
+    }
+
+    /// <summary>
+    /// The gradient buffer of <paramref name="t"/> for a backward that writes every one of its elements. When no
+    /// other consumer has added to it yet, the buffer is created without zero-filling and
+    /// <paramref name="overwrite"/> is true: the op stores its values where it would have added them to zeros,
+    /// which saves two passes over memory. Call it before going parallel (creation is not thread-safe).
+    /// </summary>
+    internal static float[] GradientStorage(Tensor t, out bool overwrite)
+    {
+        overwrite = t.Grad is null;
+        t.Grad ??= Tensor.Empty(t.Shape);
+        return t.Grad.Data;
     }
 
     internal static void Backward(Tensor root, Tensor? gradient, bool retainGraph)

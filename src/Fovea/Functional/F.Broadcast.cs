@@ -7,28 +7,44 @@ namespace Fovea;
 public static partial class F
 {
     /// <summary>a + b with NumPy/PyTorch broadcasting (shapes aligned on the right, size-1 dimensions repeated).</summary>
-    public static Tensor Add(Tensor a, Tensor b)
+    public static Tensor Add(Tensor a, Tensor b) => AddOrSubtract(a, b, subtract: false);
+
+    /// <summary>a − b with broadcasting.</summary>
+    public static Tensor Sub(Tensor a, Tensor b) => AddOrSubtract(a, b, subtract: true);
+
+    private static Tensor AddOrSubtract(Tensor a, Tensor b, bool subtract)
     {
-        var plan = PlanBroadcast("Add", a, b);
+        string name = subtract ? "Sub" : "Add";
+        var plan = PlanBroadcast(name, a, b);
         var y = Tensor.Empty(plan.OutputShape);
-        plan.Apply<AddOp>(a.Span, b.Span, y.Span);
-        return Autograd.Record(y, "Add", [a, b], dy =>
+        if (subtract) ApplyInParallel<SubtractOp>(plan, a, b, y);
+        else ApplyInParallel<AddOp>(plan, a, b, y);
+        return Autograd.Record(y, name, [a, b], dy =>
         {
-            if (a.RequiresGrad) plan.Reduce(dy.Span, a.GradSpan, Operand.A);
-            if (b.RequiresGrad) plan.Reduce(dy.Span, b.GradSpan, Operand.B);
+            if (a.RequiresGrad) ReduceGradient(plan, dy, a, Operand.A, scale: 1f);
+            if (b.RequiresGrad) ReduceGradient(plan, dy, b, Operand.B, scale: subtract ? -1f : 1f);
         });
     }
 
-    /// <summary>a − b with broadcasting.</summary>
-    public static Tensor Sub(Tensor a, Tensor b)
+    /// <summary>
+    /// ReLU(a + b) as one op (the end of a residual block): the sum is clamped while in cache and the backward
+    /// gates dy by the output on the fly. Shapes that differ fall back to the two ops.
+    /// </summary>
+    internal static Tensor AddRelu(Tensor a, Tensor b)
     {
-        var plan = PlanBroadcast("Sub", a, b);
-        var y = Tensor.Empty(plan.OutputShape);
-        plan.Apply<SubtractOp>(a.Span, b.Span, y.Span);
-        return Autograd.Record(y, "Sub", [a, b], dy =>
+        if (a.Shape != b.Shape) return Relu(Add(a, b));
+        var y = Tensor.Empty(a.Shape);
+        float[] av = a.Data, bv = b.Data, yv = y.Data;
+        Elementwise(y.Length, (start, end) =>
         {
-            if (a.RequiresGrad) plan.Reduce(dy.Span, a.GradSpan, Operand.A);
-            if (b.RequiresGrad) plan.Reduce(dy.Span, b.GradSpan, Operand.B, scale: -1f);
+            var run = yv.AsSpan(start, end - start);
+            TensorPrimitives.Add(av.AsSpan(start, end - start), bv.AsSpan(start, end - start), run);
+            TensorPrimitives.Max(run, 0f, run);
+        });
+        return Autograd.Record(y, "AddRelu", [a, b], dy =>
+        {
+            if (a.RequiresGrad) PassGradient(dy, y, a, scale: 1f);
+            if (b.RequiresGrad) PassGradient(dy, y, b, scale: 1f);
         });
     }
 
@@ -37,7 +53,7 @@ public static partial class F
     {
         var plan = PlanBroadcast("Mul", a, b);
         var y = Tensor.Empty(plan.OutputShape);
-        plan.Apply<MultiplyOp>(a.Span, b.Span, y.Span);
+        ApplyInParallel<MultiplyOp>(plan, a, b, y);
         return Autograd.Record(y, "Mul", [a, b], dy =>
         {
             if (a.RequiresGrad) plan.ReduceProduct(dy.Span, b.Span, a.GradSpan, Operand.A);
@@ -50,7 +66,7 @@ public static partial class F
     {
         var plan = PlanBroadcast("Div", a, b);
         var y = Tensor.Empty(plan.OutputShape);
-        plan.Apply<DivideOp>(a.Span, b.Span, y.Span);
+        ApplyInParallel<DivideOp>(plan, a, b, y);
         return Autograd.Record(y, "Div", [a, b], dy =>
         {
             // 1/b has b's (small, when broadcast) size; both gradients use it.
@@ -98,6 +114,34 @@ public static partial class F
             var gx = x.GradSpan;
             TensorPrimitives.MultiplyAdd(dy.Span, c, gx, gx);
         });
+    }
+
+    /// <summary>y = a ⊙ b over contiguous output chunks on all threads (elementwise: the split changes no bit).</summary>
+    private static void ApplyInParallel<TOp>(BroadcastPlan plan, Tensor a, Tensor b, Tensor y) where TOp : IBinaryOp
+    {
+        float[] av = a.Data, bv = b.Data, yv = y.Data;
+        int aLength = a.Length, bLength = b.Length, yLength = y.Length;
+        Elementwise(yLength, (start, end) => plan.ApplyRange<TOp>(av.AsSpan(0, aLength), bv.AsSpan(0, bLength), yv.AsSpan(0, yLength), start, end));
+    }
+
+    /// <summary>
+    /// operand.grad += scale · dy summed over the dimensions in which the operand is broadcast. An operand as
+    /// large as the output receives dy element for element, on all threads and stored when its gradient is new;
+    /// a broadcast one sums many outputs into each element, in a fixed order on one thread.
+    /// </summary>
+    private static void ReduceGradient(BroadcastPlan plan, Tensor dy, Tensor operand, Operand which, float scale)
+    {
+        if (operand.Length == dy.Length) PassGradient(dy, null, operand, scale);
+        else plan.Reduce(dy.Span, operand.GradSpan, which, scale);
+    }
+
+    /// <summary>target.grad (= or +=) scale · dy, gated by a fused ReLU's output when given; same shapes.</summary>
+    private static void PassGradient(Tensor dy, Tensor? reluOutput, Tensor target, float scale)
+    {
+        float[] g = Autograd.GradientStorage(target, out bool overwrite), d = dy.Data;
+        float[]? gate = reluOutput?.Data;
+        Elementwise(target.Length, (start, end) =>
+            GradientPass.Pass(d.AsSpan(start, end - start), gate is null ? default : gate.AsSpan(start, end - start), g.AsSpan(start, end - start), overwrite, scale));
     }
 
     private static BroadcastPlan PlanBroadcast(string op, Tensor a, Tensor b) =>

@@ -26,8 +26,9 @@ public static partial class F
         TensorPrimitives.Multiply(x.Span, mask.AsSpan(0, count), y.Span);
         return Autograd.Record(y, "Dropout", [x], dy =>
         {
-            var gx = x.GradSpan;
-            TensorPrimitives.MultiplyAdd(dy.Span, mask.AsSpan(0, count), gx, gx);
+            var gx = Autograd.GradientStorage(x, out bool overwrite).AsSpan(0, count);
+            if (overwrite) TensorPrimitives.Multiply(dy.Span, mask.AsSpan(0, count), gx);
+            else TensorPrimitives.MultiplyAdd(dy.Span, mask.AsSpan(0, count), gx, gx);
         }, release: () => TensorPool.Return(mask));
     }
 }

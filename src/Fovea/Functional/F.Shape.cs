@@ -106,11 +106,7 @@ public static partial class F
     {
         var y = Tensor.Empty(shape);
         x.Span.CopyTo(y.Span);
-        return Autograd.Record(y, name, [x], dy =>
-        {
-            var gx = x.GradSpan;
-            TensorPrimitives.Add(gx, dy.Span, gx);
-        });
+        return Autograd.Record(y, name, [x], dy => PassGradient(dy, null, x, scale: 1f));
     }
 
     /// <summary>Joins tensors along <paramref name="axis"/>; every other dimension must match.</summary>

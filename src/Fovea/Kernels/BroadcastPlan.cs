@@ -84,16 +84,23 @@ public sealed class BroadcastPlan
     }
 
     /// <summary>y = a ⊙ b with the operation <typeparamref name="TOp"/>.</summary>
-    public void Apply<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : IBinaryOp
+    public void Apply<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) where TOp : IBinaryOp => ApplyRange<TOp>(a, b, y, 0, OutputLength);
+
+    /// <summary>
+    /// y = a ⊙ b for the output elements [<paramref name="start"/>, <paramref name="end"/>) only (a range may begin
+    /// and end inside runs), so that threads can share one operation; elementwise, so the split changes no bit.
+    /// </summary>
+    public void ApplyRange<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, int start, int end) where TOp : IBinaryOp
     {
-        for (int r = 0; r < Runs; r++)
+        for (int o = start; o < end;)
         {
-            var (ao, bo) = Offsets(r);
-            int o = r * Inner;
-            var yr = y.Slice(o, Inner);
-            if (AVaries && BVaries) TOp.Apply(a.Slice(ao, Inner), b.Slice(bo, Inner), yr);
-            else if (AVaries) TOp.Apply(a.Slice(ao, Inner), b[bo], yr);
-            else TOp.Apply(a[ao], b.Slice(bo, Inner), yr);
+            int run = o / Inner, within = o - run * Inner, length = Math.Min(Inner - within, end - o);
+            var (ao, bo) = Offsets(run);
+            var yr = y.Slice(o, length);
+            if (AVaries && BVaries) TOp.Apply(a.Slice(ao + within, length), b.Slice(bo + within, length), yr);
+            else if (AVaries) TOp.Apply(a.Slice(ao + within, length), b[bo], yr);
+            else TOp.Apply(a[ao], b.Slice(bo + within, length), yr);
+            o += length;
         }
     }
 

@@ -33,19 +33,21 @@ public sealed class BasicBlock : Module
                 new BatchNorm2d(outChannels)));
     }
 
-    /// <summary>The block; under no-grad every intermediate is freed once consumed (see <see cref="Sequential.Forward"/>).</summary>
+    /// <summary>
+    /// The block, with bn1's ReLU and the final add + ReLU as fused ops; under no-grad every intermediate is
+    /// freed once consumed (see <see cref="Sequential.Forward"/>).
+    /// </summary>
     public override Tensor Forward(Tensor input)
     {
         var h = Then(input, _conv1.Forward(input), input);
-        h = Then(h, _bn1.Forward(h), input);
-        h = Then(h, F.Relu(h), input);
+        h = Then(h, _bn1.ForwardRelu(h), input);
         h = Then(h, _conv2.Forward(h), input);
         h = Then(h, _bn2.Forward(h), input);
         var shortcut = _downsample?.Forward(input) ?? input;
-        var sum = F.Add(h, shortcut);
-        Sequential.FreeConsumed(h, sum, input);
-        Sequential.FreeConsumed(shortcut, sum, input);
-        return Then(sum, F.Relu(sum), input);
+        var y = F.AddRelu(h, shortcut);
+        Sequential.FreeConsumed(h, y, input);
+        Sequential.FreeConsumed(shortcut, y, input);
+        return y;
 
         static Tensor Then(Tensor consumed, Tensor produced, Tensor input)
         {

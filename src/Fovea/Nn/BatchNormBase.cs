@@ -44,14 +44,21 @@ public abstract class BatchNormBase : Module
 
     protected abstract bool AcceptsRank(int rank);
 
-    public override Tensor Forward(Tensor input)
+    public override Tensor Forward(Tensor input) => Forward(input, relu: false);
+
+    /// <summary>This layer followed by a ReLU, as one fused op (<see cref="Sequential"/> and <see cref="BasicBlock"/> use it).</summary>
+    internal Tensor ForwardRelu(Tensor input) => Forward(input, relu: true);
+
+    private Tensor Forward(Tensor input, bool relu)
     {
         if (!AcceptsRank(input.Rank) || input.Shape[1] != NumFeatures)
             throw new ArgumentException($"{this}: expected input {ExpectedLayout}, received {input.Shape}");
         bool counts = IsTraining && NumBatchesTracked is not null;
         float steps = counts ? NumBatchesTracked!.Span[0] + 1f : 0f;
         float factor = counts ? Momentum ?? 1f / steps : 0f;
-        var y = F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, IsTraining, factor, Eps);
+        var y = relu
+            ? F.BatchNormRelu(input, RunningMean, RunningVar, Weight, Bias, IsTraining, factor, Eps)
+            : F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, IsTraining, factor, Eps);
         // Counted only once the step succeeded, so a rejected batch leaves the state as it was.
         if (counts) NumBatchesTracked!.Span[0] = steps;
         return y;

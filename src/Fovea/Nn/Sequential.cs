@@ -24,17 +24,20 @@ public sealed class Sequential : Module
     /// <summary>
     /// Runs the layers in order. Under <see cref="Autograd.NoGrad"/> (inference) each intermediate output
     /// goes back to the pool as soon as the next layer has consumed it, so a deep model needs memory for
-    /// about two activations rather than all of them; the caller's input is never freed.
+    /// about two activations rather than all of them; the caller's input is never freed. A batch norm
+    /// directly followed by a ReLU runs as one fused op.
     /// </summary>
     public override Tensor Forward(Tensor input)
     {
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
+            // A batch norm followed by a ReLU runs as one fused op: the same values, two passes over memory fewer.
+            var fusedNorm = _layers[i] is BatchNormBase norm && i + 1 < _layers.Count && _layers[i + 1] is ReLU ? norm : null;
             Tensor y;
             try
             {
-                y = _layers[i].Forward(x);
+                y = fusedNorm?.ForwardRelu(x) ?? _layers[i].Forward(x);
             }
             catch (ArgumentException e)
             {
@@ -42,6 +45,7 @@ public sealed class Sequential : Module
             }
             FreeConsumed(x, y, input);
             x = y;
+            if (fusedNorm is not null) i++;
         }
         return x;
     }
