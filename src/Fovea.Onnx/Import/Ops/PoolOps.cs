@@ -22,9 +22,16 @@ internal static class PoolOps
         {
             var x = inputs[0]!;
             var axes = Geometry(node, window, x.Dims);
-            if (x.Floats is { } t && !wantsIndices && FitsFovea2d(axes, x.Dims, window.CeilMode, allowDilation: true))
-                return [OnnxValue.Float(F.MaxPool2d(t, (axes[0].Kernel, axes[1].Kernel), (axes[0].Stride, axes[1].Stride),
-                    (axes[0].PadBegin, axes[1].PadBegin), (axes[0].Dilation, axes[1].Dilation), window.CeilMode))];
+            if (x.Floats is { } t && !wantsIndices && axes.Length == 2)
+            {
+                // Extra padding at the end only (PyTorch's ceil_mode as older exporters write it) is ceil mode
+                // for a max pool: padding never wins a window that holds an input element.
+                bool? ceil = FitsFovea2d(axes, x.Dims, window.CeilMode, allowDilation: true) ? window.CeilMode
+                    : FitsFovea2dCeil(axes, x.Dims) ? true : null;
+                if (ceil is bool ceilMode)
+                    return [OnnxValue.Float(F.MaxPool2d(t, (axes[0].Kernel, axes[1].Kernel), (axes[0].Stride, axes[1].Stride),
+                        (axes[0].PadBegin, axes[1].PadBegin), (axes[0].Dilation, axes[1].Dilation), ceilMode))];
+            }
             return Max(x, PoolWindows.Create(x.Dims, axes), wantsIndices, columnMajor: storageOrder == 1);
         };
     }
@@ -95,6 +102,11 @@ internal static class PoolOps
     private static bool FitsFovea2d(SpatialAttributes.Axis[] axes, int[] dims, bool ceilMode, bool allowDilation) =>
         axes.Length == 2 && axes.Select((a, i) => a.PadBegin == a.PadEnd && a.PadBegin <= a.Kernel / 2 && (allowDilation || a.Dilation == 1)
             && PoolGeometry.OutputSize(dims[i + 2], a.Kernel, a.Stride, a.PadBegin, a.Dilation, ceilMode) == a.Output).All(fits => fits);
+
+    /// <summary>Whether end-heavy padding gives exactly the windows of F's ceil mode with the begin padding on both sides.</summary>
+    private static bool FitsFovea2dCeil(SpatialAttributes.Axis[] axes, int[] dims) =>
+        axes.Select((a, i) => a.PadEnd >= a.PadBegin && a.PadBegin <= a.Kernel / 2
+            && PoolGeometry.OutputSize(dims[i + 2], a.Kernel, a.Stride, a.PadBegin, a.Dilation, ceilMode: true) == a.Output).All(fits => fits);
 
     private static int[] OutputDims(ReadOnlySpan<int> dims, PoolWindows windows) => [dims[0], dims[1], .. windows.OutDims];
 

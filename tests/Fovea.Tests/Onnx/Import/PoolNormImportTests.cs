@@ -28,6 +28,10 @@ public class PoolNormImportTests
         new([1, 2, 13, 7], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1], true),
         new([1, 2, 11, 13], [3, 5], [2, 3], [2, 1], [1, 2, 1, 2], false),
         new([1, 2, 5, 7, 3], [2, 3, 2], [2, 1, 2], [2, 1, 1], [1, 0, 1, 0, 2, 1], true),
+        // End-heavy padding, as PyTorch exports ceil_mode before opset 10: MaxPool runs as F's ceil mode.
+        new([2, 3, 23, 23], [3, 3], [2, 2], [1, 1], [0, 0, 1, 1], false),
+        new([1, 2, 24, 24], [3, 3], [2, 2], [1, 1], [0, 0, 1, 1], false),
+        new([1, 1, 9, 8], [3, 3], [2, 2], [1, 1], [1, 1, 2, 2], false),
         // Windows of padding only: the first output row and the last column see no input.
         new([1, 1, 3, 3], [2, 2], [1, 1], [1, 1], [2, 0, 0, 2], false),
     ];
