@@ -40,6 +40,9 @@ public class GemmTests
             [9, 6, 2500], [47, 130, 1031], [48, 130, 1031], [61, 130, 1031], [90, 11, 40],
             // Up to 16 rows an untransposed B is read in place, its ragged last column panel packed.
             [16, 97, 300],
+            // Up to 512 columns whole row panels of A are read in place, the ragged last one packed: across the
+            // 96-row block and the 256-deep k block (k below, at, above), and just past the column limit.
+            [101, 96, 300], [8, 512, 256], [95, 65, 255], [9, 513, 257], [200, 31, 513],
         ];
         foreach (var kernel in Enum.GetValues<GemmKernel>())
             foreach (var s in shapes)
@@ -93,6 +96,9 @@ public class GemmTests
     [InlineData(37, 70, 1500, true)]
     [InlineData(64, 37, 1500, true)]
     [InlineData(300, 20, 100, true)]
+    [InlineData(203, 96, 300, false)]
+    [InlineData(203, 96, 300, true)]
+    [InlineData(256, 256, 784, true)]
     public void ProductsThatSkipPackingDoNotDependOnTheThreadCount(int m, int n, int k, bool transB)
     {
         var a = Random(m * k, 6);
