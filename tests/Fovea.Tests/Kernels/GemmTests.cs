@@ -43,6 +43,8 @@ public class GemmTests
             // Up to 512 columns whole row panels of A are read in place, the ragged last one packed: across the
             // 96-row block and the 256-deep k block (k below, at, above), and just past the column limit.
             [101, 96, 300], [8, 512, 256], [95, 65, 255], [9, 513, 257], [200, 31, 513],
+            // Up to 96 rows (one block of A) each panel of B is packed just before use: across the 2048-column block.
+            [33, 2081, 17],
         ];
         foreach (var kernel in Enum.GetValues<GemmKernel>())
             foreach (var s in shapes)
