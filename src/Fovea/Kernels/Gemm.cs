@@ -77,15 +77,15 @@ public static unsafe class Gemm
 
     /// <summary>
     /// A·Bᵀ with both operands contiguous along k runs as dot-product tiles (<see cref="GemmDotTiles{TVec, TOps}"/>)
-    /// where packing does not pay: under <see cref="DotRowsLimit"/> rows of C with k ≥ 2N (a small Linear batch,
-    /// a convolution's weight gradient: 1.2–3× the packed path, whose transposed panels of B then feed too few
-    /// rows), or N under one panel (a classifier's 10 outputs: 2×). From 48 rows on, the packed path (with its
-    /// vectorised transposes) was 1.4–1.5× faster (Linear 784→256 and 3136→128 at 48 and 64 rows).
+    /// where packing does not pay: up to <see cref="DotRowsMax"/> rows of C with k ≥ 2N (a small Linear batch:
+    /// 1.4× the packed path at 16 rows, whose transposed panels of B then feed too few rows), or N under one
+    /// panel (a classifier's 10 outputs: 2×). From 24 rows on, the packed path (vectorised transposes, panels
+    /// packed just before use) was 1.2–1.8× faster (Linear 784→256, 1024→256, 2048→256, 3136→128 at 24–64 rows).
     /// </summary>
     private static bool UsesDotTiles(bool transA, bool transB, int m, int n, int k) =>
-        transB && !transA && (n < MaxTileCols || m < DotRowsLimit && k >= 2 * n);
+        transB && !transA && (n < MaxTileCols || m <= DotRowsMax && k >= 2 * n);
 
-    private const int DotRowsLimit = 48;
+    private const int DotRowsMax = 16;
 
     /// <summary>
     /// Whether the packed path reads rows of an untransposed B in place: with few rows of C each packed

@@ -35,9 +35,9 @@ public class GemmTests
             [97, 5, 255], [1, 100, 300], [100, 1, 300], [37, 70, 513], [200, 2100, 9],
             // At most Gemm.SmallRows rows: B read in place, column blocks and k tails of every vector width.
             [2, 200, 37], [3, 67, 16], [4, 129, 1000], [1, 257, 784],
-            // B transposed, under 48 rows with k ≥ 2N or N under a panel: dot-product tiles, k across the 1024-float depth blocks;
-            // from 48 rows on the packed path (transposed panels of B).
-            [9, 6, 2500], [47, 130, 1031], [48, 130, 1031], [61, 130, 1031], [90, 11, 40],
+            // B transposed, up to 16 rows with k ≥ 2N or N under a panel: dot-product tiles, k across the 1024-float depth blocks;
+            // from 17 rows on the packed path (transposed panels of B).
+            [9, 6, 2500], [16, 130, 1031], [17, 130, 1031], [61, 130, 1031], [90, 11, 40],
             // Up to 16 rows an untransposed B is read in place, its ragged last column panel packed.
             [16, 97, 300],
             // Up to 512 columns whole row panels of A are read in place, the ragged last one packed: across the
