@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 
@@ -62,8 +63,9 @@ public static unsafe class Gemm
                 return;
             }
             bool dots = UsesDotTiles(transA, transB, m, n, k);
-            var job = new Job(transA, transB, dots, k, alpha, pa, lda, pb, ldb, pc, ldc);
-            bool splitM = m >= n;
+            bool aInPlace = !dots && ReadsAInPlace(transA, n);
+            var job = new Job(transA, transB, dots, aInPlace, k, alpha, pa, lda, pb, ldb, pc, ldc);
+            bool splitM = aInPlace ? !SplitsColumns(n, threads) : m >= n;
             int unit = dots ? 4 : splitM ? TileRows(kernel) : MaxTileCols;
             int units = ((splitM ? m : n) + unit - 1) / unit;
             int chunks = Math.Max(1, Math.Min(threads, units));
@@ -75,12 +77,15 @@ public static unsafe class Gemm
 
     /// <summary>
     /// A·Bᵀ with both operands contiguous along k runs as dot-product tiles (<see cref="GemmDotTiles{TVec, TOps}"/>)
-    /// where packing does not pay: up to 64 rows of C with k ≥ 2N (a Linear layer's batch, a convolution's weight
-    /// gradient: 1.3–1.6× the packed path, whose transposed panels of B then feed too few rows), or N under one
-    /// panel (a classifier's 10 outputs: 2×). At 256 rows the packed path was 1.3–1.5× faster.
+    /// where packing does not pay: up to <see cref="DotRowsMax"/> rows of C with k ≥ 2N (a small Linear batch:
+    /// 1.4× the packed path at 16 rows, whose transposed panels of B then feed too few rows), or N under one
+    /// panel (a classifier's 10 outputs: 2×). From 24 rows on, the packed path (vectorised transposes, panels
+    /// packed just before use) was 1.2–1.8× faster (Linear 784→256, 1024→256, 2048→256, 3136→128 at 24–64 rows).
     /// </summary>
     private static bool UsesDotTiles(bool transA, bool transB, int m, int n, int k) =>
-        transB && !transA && (n < MaxTileCols || m <= 64 && k >= 2 * n);
+        transB && !transA && (n < MaxTileCols || m <= DotRowsMax && k >= 2 * n);
+
+    private const int DotRowsMax = 16;
 
     /// <summary>
     /// Whether the packed path reads rows of an untransposed B in place: with few rows of C each packed
@@ -88,6 +93,27 @@ public static unsafe class Gemm
     /// GEMM: M = 16…64 output channels, N = pixels). The kernel reads the same values in the same order either way.
     /// </summary>
     private static bool ReadsBInPlace(bool transB, int rows) => !transB && rows <= 16;
+
+    /// <summary>
+    /// Whether the packed path broadcasts A from its rows in place (whole row panels; a ragged last one is
+    /// still packed): where each element of A meets at most <see cref="InPlaceAColumns"/> columns, packing it
+    /// cost 3–7 % of the product (256³, the mlp's Linear layers at batch 256), and it lets threads split N
+    /// without each packing all of A. Wider products pack: rows a power-of-two stride apart share L1 sets
+    /// (1024³ was 3 % slower in place). The kernel reads the same values in the same order either way.
+    /// </summary>
+    private static bool ReadsAInPlace(bool transA, int n) => !transA && n <= InPlaceAColumns;
+
+    private const int InPlaceAColumns = 512;
+
+    /// <summary>
+    /// With A read in place, threads split the columns when that keeps them balanced: each then packs only
+    /// its own panels of B, where splitting rows made every thread pack all of B (a tenth of a 256³ product).
+    /// </summary>
+    private static bool SplitsColumns(int n, int threads)
+    {
+        int panels = (n + MaxTileCols - 1) / MaxTileCols;
+        return panels >= threads && (panels % threads == 0 || panels >= 4 * threads);
+    }
 
     /// <summary>Products below this many multiply-adds run on the calling thread: waking a worker costs more.</summary>
     private const long ForkFlops = 1 << 18;
@@ -161,7 +187,7 @@ public static unsafe class Gemm
             }
         });
 
-    private readonly struct Job(bool transA, bool transB, bool dots, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    private readonly struct Job(bool transA, bool transB, bool dots, bool aInPlace, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
         public void Run(GemmKernel kernel, int i0, int i1, int j0, int j1)
         {
@@ -197,21 +223,28 @@ public static unsafe class Gemm
                             int kc = Math.Min(KC, k - pc);
                             // Whole column panels of an unpacked B are read in place (see ReadsBInPlace); only the ragged last one is packed.
                             int packedFrom = readInPlace ? nc / nr * nr : 0;
-                            if (packedFrom < nc) GemmPacking.PackB(b, ldb, transB, pc, kc, jc + packedFrom, nc - packedFrom, nr, packB);
+                            // With a single block of A, each panel of B is packed just before its tiles use it, so it is
+                            // still in L1 (the whole 2048-column block of packed B outgrew L2): 1.05–1.4× on
+                            // convolutions as GEMM (M = 24…64) and Linear layers at 48–64 rows.
+                            bool panelwise = i1 - i0 <= MC;
+                            if (!panelwise && packedFrom < nc) GemmPacking.PackB(b, ldb, transB, pc, kc, jc + packedFrom, nc - packedFrom, nr, packB);
                             for (int ic = i0; ic < i1; ic += MC)
                             {
                                 int mc = Math.Min(MC, i1 - ic);
-                                GemmPacking.PackA(a, lda, transA, ic, mc, pc, kc, mr, packA);
+                                // Whole row panels of A are read in place (see ReadsAInPlace); only the ragged last one is packed.
+                                int inPlaceRows = aInPlace ? mc / mr * mr : 0;
+                                if (inPlaceRows < mc) GemmPacking.PackA(a, lda, transA, ic + inPlaceRows, mc - inPlaceRows, pc, kc, mr, packA);
                                 for (int jr = 0; jr < nc; jr += nr)
                                 {
                                     int cols = Math.Min(nr, nc - jr);
+                                    if (panelwise && jr >= packedFrom) GemmPacking.PackB(b, ldb, transB, pc, kc, jc + jr, cols, nr, packB);
+                                    var bp = jr < packedFrom ? new PackedRows(b + (long)pc * ldb + jc + jr, ldb) : new PackedRows(packB + (panelwise ? 0 : (jr - packedFrom) * kc), nr);
                                     for (int ir = 0; ir < mc; ir += mr)
                                     {
                                         int rows = Math.Min(mr, mc - ir);
-                                        float* ap = packA + ir * kc, cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                        var bp = jr < packedFrom ? new PackedRows(b + (long)pc * ldb + jc + jr, ldb) : new PackedRows(packB + (jr - packedFrom) * kc, nr);
-                                        if (rows == mr && cols == nr) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha);
-                                        else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols);
+                                        float* cp = c + (long)(ic + ir) * ldc + jc + jr;
+                                        if (ir < inPlaceRows) Tile<TVec, TOps, RowColumns>(new RowColumns(a + (long)(ic + ir) * lda + pc, lda), bp, kc, cp, rows, cols);
+                                        else Tile<TVec, TOps, PackedColumns>(new PackedColumns(packA + (ir - inPlaceRows) * kc, mr), bp, kc, cp, rows, cols);
                                     }
                                 }
                             }
@@ -224,6 +257,14 @@ public static unsafe class Gemm
                 TensorPool.Return(bufA);
                 TensorPool.Return(bufB);
             }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Tile<TVec, TOps, TA>(TA ap, PackedRows bp, int kc, float* cp, int rows, int cols)
+            where TVec : struct where TOps : struct, IVectorOps<TVec> where TA : struct, IPanelColumns
+        {
+            if (rows == GemmMicroKernel<TVec, TOps>.Rows && cols == GemmMicroKernel<TVec, TOps>.Cols) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha);
+            else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols);
         }
     }
 

@@ -36,6 +36,41 @@ internal unsafe struct OffsetRows(float* origin, int* offsets) : IPanelRows
 }
 
 /// <summary>
+/// Where the micro-kernel finds, for each step k, the Rows values of A it broadcasts: a packed panel
+/// (Rows values per k) or rows of A read in place (k contiguous, rows lda apart). A mutable struct the
+/// JIT specialises and keeps in registers.
+/// </summary>
+internal interface IPanelColumns
+{
+    unsafe float At(int row);
+    void Next();
+}
+
+/// <summary>A packed panel of A: the Rows values of step k are adjacent.</summary>
+internal unsafe struct PackedColumns(float* panel, int rows) : IPanelColumns
+{
+    private float* _column = panel;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float At(int row) => _column[row];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Next() => _column += rows;
+}
+
+/// <summary>Rows of a row-major A read in place: step k of row r is <c>first[r·lda + k]</c>.</summary>
+internal unsafe struct RowColumns(float* first, long lda) : IPanelColumns
+{
+    private float* _column = first;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float At(int row) => _column[row * lda];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Next() => _column++;
+}
+
+/// <summary>
 /// The register-blocked heart of the GEMM: a <see cref="Rows"/> × (2·Width) tile of C held in vector
 /// accumulators while k runs over a packed panel of A (Rows values per k) and rows of B (2·Width values
 /// per k). AVX-512 has 32 registers, so its tile has eight rows (16 accumulators, 2 B vectors, a
@@ -57,8 +92,14 @@ internal static unsafe class GemmMicroKernel<TVec, TOps> where TVec : struct whe
     /// C[0..Rows, 0..Cols] += alpha · Apanel · B over <paramref name="kc"/> steps; with <paramref name="overwrite"/>,
     /// C = alpha · Apanel · B (whatever C held), which spares a convolution clearing its output first.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Tile<TB>(int kc, float* a, TB b, float* c, int ldc, float alpha, bool overwrite = false) where TB : struct, IPanelRows =>
+        Tile(kc, new PackedColumns(a, Rows), b, c, ldc, alpha, overwrite);
+
+    /// <summary>As above, with A from any <see cref="IPanelColumns"/> (a packed panel or rows read in place).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile<TB>(int kc, float* a, TB b, float* c, int ldc, float alpha, bool overwrite = false) where TB : struct, IPanelRows
+    public static void Tile<TA, TB>(int kc, TA a, TB b, float* c, int ldc, float alpha, bool overwrite = false)
+        where TA : struct, IPanelColumns where TB : struct, IPanelRows
     {
         int w = TOps.Width, rows = Rows;
         TVec c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -68,26 +109,26 @@ internal static unsafe class GemmMicroKernel<TVec, TOps> where TVec : struct whe
         {
             float* bp = b.Next();
             TVec b0 = TOps.Load(bp), b1 = TOps.Load(bp + w);
-            TVec av = TOps.Broadcast(a[0]);
+            TVec av = TOps.Broadcast(a.At(0));
             c00 = TOps.MultiplyAdd(av, b0, c00); c01 = TOps.MultiplyAdd(av, b1, c01);
-            av = TOps.Broadcast(a[1]);
+            av = TOps.Broadcast(a.At(1));
             c10 = TOps.MultiplyAdd(av, b0, c10); c11 = TOps.MultiplyAdd(av, b1, c11);
-            av = TOps.Broadcast(a[2]);
+            av = TOps.Broadcast(a.At(2));
             c20 = TOps.MultiplyAdd(av, b0, c20); c21 = TOps.MultiplyAdd(av, b1, c21);
-            av = TOps.Broadcast(a[3]);
+            av = TOps.Broadcast(a.At(3));
             c30 = TOps.MultiplyAdd(av, b0, c30); c31 = TOps.MultiplyAdd(av, b1, c31);
-            av = TOps.Broadcast(a[4]);
+            av = TOps.Broadcast(a.At(4));
             c40 = TOps.MultiplyAdd(av, b0, c40); c41 = TOps.MultiplyAdd(av, b1, c41);
-            av = TOps.Broadcast(a[5]);
+            av = TOps.Broadcast(a.At(5));
             c50 = TOps.MultiplyAdd(av, b0, c50); c51 = TOps.MultiplyAdd(av, b1, c51);
             if (rows == 8)
             {
-                av = TOps.Broadcast(a[6]);
+                av = TOps.Broadcast(a.At(6));
                 c60 = TOps.MultiplyAdd(av, b0, c60); c61 = TOps.MultiplyAdd(av, b1, c61);
-                av = TOps.Broadcast(a[7]);
+                av = TOps.Broadcast(a.At(7));
                 c70 = TOps.MultiplyAdd(av, b0, c70); c71 = TOps.MultiplyAdd(av, b1, c71);
             }
-            a += rows;
+            a.Next();
         }
         TVec al = TOps.Broadcast(alpha);
         AddRow(c, w, al, overwrite, c00, c01); c += ldc;
@@ -114,7 +155,8 @@ internal static unsafe class GemmMicroKernel<TVec, TOps> where TVec : struct whe
     }
 
     /// <summary>A tile cut by the edge of C: computed in a scratch tile, then the valid part added.</summary>
-    public static void EdgeTile<TB>(int kc, float* a, TB b, float* c, int ldc, float alpha, int rows, int cols) where TB : struct, IPanelRows
+    public static void EdgeTile<TA, TB>(int kc, TA a, TB b, float* c, int ldc, float alpha, int rows, int cols)
+        where TA : struct, IPanelColumns where TB : struct, IPanelRows
     {
         int nr = Cols;
         float* tile = stackalloc float[Gemm.MaxTileRows * Gemm.MaxTileCols];

@@ -35,10 +35,16 @@ public class GemmTests
             [97, 5, 255], [1, 100, 300], [100, 1, 300], [37, 70, 513], [200, 2100, 9],
             // At most Gemm.SmallRows rows: B read in place, column blocks and k tails of every vector width.
             [2, 200, 37], [3, 67, 16], [4, 129, 1000], [1, 257, 784],
-            // B transposed, up to 64 rows with k ≥ 2N or N under a panel: dot-product tiles, k across the 1024-float depth blocks.
-            [9, 6, 2500], [61, 130, 1031], [90, 11, 40],
+            // B transposed, up to 16 rows with k ≥ 2N or N under a panel: dot-product tiles, k across the 1024-float depth blocks;
+            // from 17 rows on the packed path (transposed panels of B).
+            [9, 6, 2500], [16, 130, 1031], [17, 130, 1031], [61, 130, 1031], [90, 11, 40],
             // Up to 16 rows an untransposed B is read in place, its ragged last column panel packed.
             [16, 97, 300],
+            // Up to 512 columns whole row panels of A are read in place, the ragged last one packed: across the
+            // 96-row block and the 256-deep k block (k below, at, above), and just past the column limit.
+            [101, 96, 300], [8, 512, 256], [95, 65, 255], [9, 513, 257], [200, 31, 513],
+            // Up to 96 rows (one block of A) each panel of B is packed just before use: across the 2048-column block.
+            [33, 2081, 17],
         ];
         foreach (var kernel in Enum.GetValues<GemmKernel>())
             foreach (var s in shapes)
@@ -92,6 +98,9 @@ public class GemmTests
     [InlineData(37, 70, 1500, true)]
     [InlineData(64, 37, 1500, true)]
     [InlineData(300, 20, 100, true)]
+    [InlineData(203, 96, 300, false)]
+    [InlineData(203, 96, 300, true)]
+    [InlineData(256, 256, 784, true)]
     public void ProductsThatSkipPackingDoNotDependOnTheThreadCount(int m, int n, int k, bool transB)
     {
         var a = Random(m * k, 6);
