@@ -94,9 +94,12 @@ internal sealed unsafe class ImplicitConv : IDisposable
     /// written as result + bias[row] (bias may be empty), or added to target when <paramref name="accumulate"/> is set.
     /// With <paramref name="splitTiles"/> the column tiles are shared among threads: for a batch smaller
     /// than the thread count (batch-1 latency), where splitting images would leave cores idle.
+    /// A non-empty <paramref name="epilogue"/> (forward only, no accumulation) is applied as the result is narrowed.
     /// </summary>
-    public void Run(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, Span<float> scratch, bool splitTiles = false)
+    public void Run(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, Span<float> scratch,
+        bool splitTiles = false, ConvEpilogue epilogue = default)
     {
+        if (accumulate && !epilogue.IsNone) throw new ArgumentException("ImplicitConv.Run: an epilogue cannot accumulate.");
         var padded = scratch[..Wide.PaddedLength];
         var wide = scratch.Slice(Wide.PaddedLength, PaddedRows * Wide.WideStride);
         Wide.Pad(source, padded);
@@ -106,7 +109,8 @@ internal sealed unsafe class ImplicitConv : IDisposable
             if (splitTiles && Parallelism.ChunkCount(tiles) > 1) MultiplyInParallel(pSource, pWide, tiles);
             else Multiply(pSource, pWide, 0, tiles);
         }
-        Wide.Narrow(wide, target, Rows, bias, accumulate);
+        if (epilogue.IsNone) Wide.Narrow(wide, target, Rows, bias, accumulate);
+        else Wide.Narrow(wide, target, Rows, bias, epilogue);
     }
 
     // A separate method so that only split runs pay for the closure.

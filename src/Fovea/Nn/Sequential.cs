@@ -29,12 +29,14 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         var x = input;
-        for (int i = 0; i < _layers.Count; i++)
+        for (int i = 0, run = 1; i < _layers.Count; i += run)
         {
+            // Under no-grad a conv and the batch norm, ReLU and pooling after it run as one (InferenceFusion).
+            run = Autograd.IsEnabled ? 1 : InferenceFusion.Length(_layers, i);
             Tensor y;
             try
             {
-                y = _layers[i].Forward(x);
+                y = run > 1 ? InferenceFusion.Forward(_layers, i, run, x) : _layers[i].Forward(x);
             }
             catch (ArgumentException e)
             {

@@ -1,6 +1,7 @@
 using Fovea.Nn;
 using Fovea.Onnx;
 using Fovea.Onnx.Import;
+using Fovea.Tests.Support;
 
 namespace Fovea.Tests.Onnx.Import;
 

@@ -1,4 +1,5 @@
 using Fovea.Onnx.Import;
+using Fovea.Tests.Support;
 using Fovea.Optim;
 
 namespace Fovea.Tests.Onnx.Import;
