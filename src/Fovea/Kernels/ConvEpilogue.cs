@@ -32,6 +32,8 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
         else MapRows(src, srcStride, outHeight, outWidth, dst, map);
     }
 
+    // Hot loops run per channel of every image: compiled optimised at once, not after tiering (first inferences were 3× slower).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MapRows(float* src, int srcStride, int rows, int width, float* dst, ChannelMap map)
     {
         if (Avx512F.IsSupported)
@@ -56,6 +58,7 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
     }
 
     /// <summary>2×2 windows of output rows 2i, 2i + 1: each value mapped, the rows' maximum, then even against odd columns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PoolRows(float* src, int srcStride, int pooledRows, int pooledWidth, float* dst, ChannelMap map)
     {
         if (Avx512F.IsSupported)

@@ -18,8 +18,8 @@ internal sealed unsafe class WinogradConv : IDisposable
 {
     /// <summary>
     /// Below this many input or output channels the transforms (linear in the channels, and 4× the image in
-    /// memory) cost as much as the saved multiplies (quadratic): measured 1.2–1.4× faster than the direct
-    /// conv at 64 and 128 channels, even at 32 and slower at 16.
+    /// memory) cost as much as the saved multiplies (quadratic): measured (CPU time, one thread) 1.15–1.4× the
+    /// direct conv at 64 and 128 channels, even at 32 (the stores of the transformed tiles miss L1) and 0.8× at 16.
     /// </summary>
     private const int MinChannels = 64;
 
@@ -164,19 +164,21 @@ internal sealed unsafe class WinogradConv : IDisposable
 
     /// <summary>
     /// V[pos][c][tile] = (Bᵀ d B)[i][j] for the 4×4 patch d of each tile in tile rows [first, first + rows), 16 tiles of
-    /// a tile row per vector. The columns past the block's tiles are zeroed: the products read them (and discard the result).
+    /// a tile row per vector, all in registers (Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]).
+    /// The columns past the block's tiles are zeroed: the products read them (and discard the result).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void TransformInput(float* padded, float* v, int first, int rows)
     {
         int blockTiles = rows * _tilesW;
+        long ps = _inputPositionStride;
         for (int pos = 0; pos < Positions; pos++)
             for (int c = 0; c < _channels; c++)
-                new Span<float>(v + pos * _inputPositionStride + (long)c * _tileStride + blockTiles, _tileStride - blockTiles).Clear();
+                new Span<float>(v + pos * ps + (long)c * _tileStride + blockTiles, _tileStride - blockTiles).Clear();
         var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var even = lanes * 2;
         var odd = even + Vector512<int>.One;
-        var d = stackalloc Vector512<float>[16];
+        int w = _planeWidth;
         for (int c = 0; c < _channels; c++)
         {
             float* plane = padded + (long)c * _planeLength;
@@ -184,32 +186,46 @@ internal sealed unsafe class WinogradConv : IDisposable
             {
                 for (int tw = 0; tw < _tilesW; tw += 16)
                 {
-                    for (int r = 0; r < 4; r++)
-                    {
-                        float* row = plane + (2 * th + r) * _planeWidth + 2 * tw;
-                        Vector512<float> a = Vector512.Load(row), b = Vector512.Load(row + 16), a2 = Vector512.Load(row + 2), b2 = Vector512.Load(row + 18);
-                        // Row r of each tile's patch: columns 2·tw + 0…3, de-interleaved from the input row.
-                        Vector512<float> d0 = Avx512F.PermuteVar16x32x2(a, even, b), d1 = Avx512F.PermuteVar16x32x2(a, odd, b);
-                        Vector512<float> d2 = Avx512F.PermuteVar16x32x2(a2, even, b2), d3 = Avx512F.PermuteVar16x32x2(a2, odd, b2);
-                        d[4 * r] = d0 - d2;
-                        d[4 * r + 1] = d1 + d2;
-                        d[4 * r + 2] = d2 - d1;
-                        d[4 * r + 3] = d1 - d3;
-                    }
+                    float* top = plane + 2 * th * w + 2 * tw;
+                    RowTransform(top, even, odd, out var a0, out var a1, out var a2, out var a3);
+                    RowTransform(top + w, even, odd, out var b0, out var b1, out var b2, out var b3);
+                    RowTransform(top + 2 * w, even, odd, out var c0, out var c1, out var c2, out var c3);
+                    RowTransform(top + 3 * w, even, odd, out var d0, out var d1, out var d2, out var d3);
                     var store = Vector512.LessThan(lanes, Vector512.Create(_tilesW - tw)).AsSingle();
-                    float* target = v + (long)c * _tileStride + (th - first) * _tilesW + tw;
-                    long positionStride = _inputPositionStride;
-                    for (int j = 0; j < 4; j++)
-                    {
-                        Vector512<float> r0 = d[j], r1 = d[4 + j], r2 = d[8 + j], r3 = d[12 + j];
-                        Avx512F.MaskStore(target + j * positionStride, store, r0 - r2);
-                        Avx512F.MaskStore(target + (4 + j) * positionStride, store, r1 + r2);
-                        Avx512F.MaskStore(target + (8 + j) * positionStride, store, r2 - r1);
-                        Avx512F.MaskStore(target + (12 + j) * positionStride, store, r1 - r3);
-                    }
+                    float* p = v + (long)c * _tileStride + (th - first) * _tilesW + tw;
+                    Avx512F.MaskStore(p, store, a0 - c0); p += ps;
+                    Avx512F.MaskStore(p, store, a1 - c1); p += ps;
+                    Avx512F.MaskStore(p, store, a2 - c2); p += ps;
+                    Avx512F.MaskStore(p, store, a3 - c3); p += ps;
+                    Avx512F.MaskStore(p, store, b0 + c0); p += ps;
+                    Avx512F.MaskStore(p, store, b1 + c1); p += ps;
+                    Avx512F.MaskStore(p, store, b2 + c2); p += ps;
+                    Avx512F.MaskStore(p, store, b3 + c3); p += ps;
+                    Avx512F.MaskStore(p, store, c0 - b0); p += ps;
+                    Avx512F.MaskStore(p, store, c1 - b1); p += ps;
+                    Avx512F.MaskStore(p, store, c2 - b2); p += ps;
+                    Avx512F.MaskStore(p, store, c3 - b3); p += ps;
+                    Avx512F.MaskStore(p, store, b0 - d0); p += ps;
+                    Avx512F.MaskStore(p, store, b1 - d1); p += ps;
+                    Avx512F.MaskStore(p, store, b2 - d2); p += ps;
+                    Avx512F.MaskStore(p, store, b3 - d3);
                 }
             }
         }
+    }
+
+    /// <summary>One patch row d of 16 tiles (columns 2·tile + 0…3, de-interleaved from the input row) times B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowTransform(float* row, Vector512<int> even, Vector512<int> odd,
+        out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2, out Vector512<float> t3)
+    {
+        Vector512<float> a = Vector512.Load(row), b = Vector512.Load(row + 16), a2 = Vector512.Load(row + 2), b2 = Vector512.Load(row + 18);
+        Vector512<float> d0 = Avx512F.PermuteVar16x32x2(a, even, b), d1 = Avx512F.PermuteVar16x32x2(a, odd, b);
+        Vector512<float> d2 = Avx512F.PermuteVar16x32x2(a2, even, b2), d3 = Avx512F.PermuteVar16x32x2(a2, odd, b2);
+        t0 = d0 - d2;
+        t1 = d1 + d2;
+        t2 = d2 - d1;
+        t3 = d1 - d3;
     }
 
     /// <summary>M[pos] = U[pos] · V[pos] for positions [first, end): the micro-kernel with V's rows read in place.</summary>
