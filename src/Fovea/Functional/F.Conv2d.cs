@@ -65,7 +65,21 @@ public static partial class F
     /// <summary>Stride-1 ungrouped convolutions: the implicit GEMM reads each padded image in place, images split across threads.</summary>
     private static void ImplicitConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y, ConvEpilogue epilogue = default)
     {
-        using var plan = ImplicitConv.ForOutput(g, weight.Span, Gemm.DefaultKernel);
+        // Inference keeps plans per weight tensor; a training step, whose weights change every step, builds its own.
+        bool training = Autograd.NeedsGrad(x, weight, bias);
+        var plan = training ? ImplicitConv.ForOutput(g, weight.Span, Gemm.DefaultKernel) : ConvPlans.ForOutput(g, weight);
+        try
+        {
+            RunImplicit(g, plan, x, bias, y, epilogue);
+        }
+        finally
+        {
+            if (training) plan.Dispose();
+        }
+    }
+
+    private static void RunImplicit(ConvGeometry g, ImplicitConv plan, Tensor x, Tensor? bias, Tensor y, ConvEpilogue epilogue)
+    {
         float[] xs = x.Data, ys = y.Data;
         float[]? bs = bias?.Data;
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * epilogue.OutputPlane(g.OutHeight, g.OutWidth);

@@ -9,7 +9,7 @@ namespace Fovea.Kernels;
 /// time writing, packing and re-reading im2col matrices; here the image is copied once, padded.
 /// The same plan runs the input gradient, because a stride-1 transposed convolution is a convolution
 /// of the padded output gradient with the weights transposed and flipped.
-/// Prepared once per call (weights packed, tap offsets computed), then run image by image.
+/// Prepared once (weights packed, tap offsets computed; forward plans are kept per weight tensor by ConvPlans), then run image by image.
 /// </summary>
 internal sealed unsafe class ImplicitConv : IDisposable
 {
