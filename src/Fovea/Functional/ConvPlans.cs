@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Fovea.Kernels;
 
 namespace Fovea;
@@ -25,10 +26,15 @@ internal static class ConvPlans
         var shape = g with { Batch = 1 };
         bool winograd = WinogradConv.Supports(g, kernel) && WinogradConv.Pays(g);
         ReadOnlySpan<float> values = weight.Span;
-        if (Cache.TryGetValue(weight, out var entry) && entry.Shape == shape && entry.Winograd == winograd && values.SequenceEqual(entry.Weights))
+        if (Cache.TryGetValue(weight, out var entry) && entry.Shape == shape && entry.Winograd == winograd && SameBits(values, entry.Weights))
             return entry.Plan;
         var plan = ImplicitConv.ForOutput(g, values, kernel, winograd);
         Cache.AddOrUpdate(weight, new Entry(shape, winograd, values.ToArray(), plan));
         return plan;
     }
+
+    // Bits, not float equality: a vectorised memory compare (float's SequenceEqual goes element by element, as slow
+    // as the packing it saves), and a NaN or a sign of zero that changed is a change.
+    private static bool SameBits(ReadOnlySpan<float> a, ReadOnlySpan<float> b) =>
+        MemoryMarshal.AsBytes(a).SequenceEqual(MemoryMarshal.AsBytes(b));
 }
