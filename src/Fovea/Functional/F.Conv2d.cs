@@ -78,13 +78,17 @@ public static partial class F
         }
     }
 
+    /// <summary>Multiply-adds of one image below which its convolution runs on one thread.</summary>
+    private const long MinSplitMultiplyAdds = 1 << 20;
+
     private static void RunImplicit(ConvGeometry g, ImplicitConv plan, Tensor x, Tensor? bias, Tensor y, ConvEpilogue epilogue)
     {
         float[] xs = x.Data, ys = y.Data;
         float[]? bs = bias?.Data;
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * epilogue.OutputPlane(g.OutHeight, g.OutWidth);
-        // Fewer images than threads (batch-1 latency): each image's column tiles are split among threads instead.
-        if (g.Batch < Parallelism.Threads) RunImages(0, g.Batch, splitTiles: true);
+        // Fewer images than threads (batch-1 latency): each image's column tiles are split among threads instead,
+        // where an image is worth waking a worker for (a small first layer takes a few µs, less than the wake-up).
+        if (g.Batch < Parallelism.Threads) RunImages(0, g.Batch, splitTiles: (long)g.OutChannels * g.WindowLength * g.OutPixels >= MinSplitMultiplyAdds);
         else Parallelism.For(g.Batch, (start, end) => RunImages(start, end, splitTiles: false));
 
         void RunImages(int start, int end, bool splitTiles)
