@@ -27,9 +27,10 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
     /// </summary>
     public unsafe void Apply(float* src, int srcStride, int outHeight, int outWidth, float* dst, int channel, ReadOnlySpan<float> bias)
     {
-        var map = new ChannelMap(bias.IsEmpty ? null : bias[channel], Norm, channel, Relu);
-        if (MaxPool2x2) PoolRows(src, srcStride, outHeight / 2, outWidth / 2, dst, map);
-        else MapRows(src, srcStride, outHeight, outWidth, dst, map);
+        float? channelBias = bias.IsEmpty ? null : bias[channel];
+        // The pool applies ReLU once to each window's maximum (ReLU is monotone, and max(−0, +0) = +0 either way).
+        if (MaxPool2x2) PoolRows(src, srcStride, outHeight / 2, outWidth / 2, dst, new ChannelMap(channelBias, Norm, channel, relu: false));
+        else MapRows(src, srcStride, outHeight, outWidth, dst, new ChannelMap(channelBias, Norm, channel, Relu));
     }
 
     // Hot loops run per channel of every image: compiled optimised at once, not after tiering (first inferences were 3× slower).
@@ -57,7 +58,7 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
         }
     }
 
-    /// <summary>2×2 windows of output rows 2i, 2i + 1: each value mapped, the rows' maximum, then even against odd columns.</summary>
+    /// <summary>2×2 windows of output rows 2i, 2i + 1: each value mapped (bias, batch norm), the rows' maximum, even against odd columns, then ReLU.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PoolRows(float* src, int srcStride, int pooledRows, int pooledWidth, float* dst, ChannelMap map)
     {
@@ -77,7 +78,7 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
                     float* t = top + 2 * j, b = bottom + 2 * j;
                     var m0 = Vector512.Max(map.Apply(Avx512F.MaskLoad(t, low, Vector512<float>.Zero)), map.Apply(Avx512F.MaskLoad(b, low, Vector512<float>.Zero)));
                     var m1 = Vector512.Max(map.Apply(Avx512F.MaskLoad(t + 16, high, Vector512<float>.Zero)), map.Apply(Avx512F.MaskLoad(b + 16, high, Vector512<float>.Zero)));
-                    var pooled = Vector512.Max(Avx512F.PermuteVar16x32x2(m0, even, m1), Avx512F.PermuteVar16x32x2(m0, odd, m1));
+                    var pooled = Vector512.Max(Vector512.Max(Avx512F.PermuteVar16x32x2(m0, even, m1), Avx512F.PermuteVar16x32x2(m0, odd, m1)), Vector512<float>.Zero);
                     Avx512F.MaskStore(dst + j, Vector512.LessThan(lanes, Vector512.Create(outputs)).AsSingle(), pooled);
                 }
             }
@@ -88,8 +89,8 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
             float* top = src + 2 * r * srcStride, bottom = top + srcStride;
             for (int j = 0; j < pooledWidth; j++)
             {
-                dst[j] = MathF.Max(MathF.Max(map.Apply(top[2 * j]), map.Apply(top[2 * j + 1])),
-                    MathF.Max(map.Apply(bottom[2 * j]), map.Apply(bottom[2 * j + 1])));
+                dst[j] = MathF.Max(MathF.Max(MathF.Max(map.Apply(top[2 * j]), map.Apply(top[2 * j + 1])),
+                    MathF.Max(map.Apply(bottom[2 * j]), map.Apply(bottom[2 * j + 1]))), 0f);
             }
         }
     }
