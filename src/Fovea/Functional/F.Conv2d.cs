@@ -40,15 +40,55 @@ public static partial class F
         });
     }
 
-    /// <summary>Stride-1 ungrouped convolutions: the implicit GEMM reads each padded image in place, images split across threads.</summary>
-    private static void ImplicitConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    /// <summary>
+    /// Inference: Conv2d and its <paramref name="epilogue"/> (batch norm, ReLU, 2×2 max pool) in one pass over the
+    /// output, bitwise equal to the separate ops. Null where the fused pass does not apply — gradients would be
+    /// recorded, the implicit conv does not take the geometry (stride, groups), the pool does not fit, or a
+    /// weight or bias that the regular op will reject — and the caller runs the separate ops instead.
+    /// </summary>
+    internal static Tensor? TryConv2dFused(string? layer, Tensor x, Tensor weight, Tensor? bias,
+        (int Height, int Width) stride, Padding2d padding, (int Height, int Width) dilation, int groups, ConvEpilogue epilogue)
     {
-        using var plan = ImplicitConv.ForOutput(g, weight.Span, Gemm.DefaultKernel);
+        if (epilogue.MaxPool2x2 && !epilogue.Relu) throw new ArgumentException("Conv2d: the fused 2×2 max pool needs the fused ReLU.");
+        if (Autograd.NeedsGrad(x, weight, bias) || weight.Rank != 4 || groups != 1 || x.Rank != 4 || weight.Shape[1] != x.Shape[1]) return null;
+        int outChannels = weight.Shape[0];
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outChannels)) return null;
+        var g = ConvGeometry.Of(layer ?? $"Conv2d({x.Shape[1]}→{outChannels})", x.Shape, x.Shape[1], outChannels,
+            (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
+        if (!ImplicitConv.Supports(g) || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
+        int pool = epilogue.MaxPool2x2 ? 2 : 1;
+        var y = Tensor.Empty(g.Batch, outChannels, g.OutHeight / pool, g.OutWidth / pool);
+        ImplicitConv2dForward(g, x, weight, bias, y, epilogue);
+        return y;
+    }
+
+    /// <summary>Stride-1 ungrouped convolutions: the implicit GEMM reads each padded image in place, images split across threads.</summary>
+    private static void ImplicitConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y, ConvEpilogue epilogue = default)
+    {
+        // Inference keeps plans per weight tensor; a training step, whose weights change every step, builds its own.
+        bool training = Autograd.NeedsGrad(x, weight, bias);
+        var plan = training ? ImplicitConv.ForOutput(g, weight.Span, Gemm.DefaultKernel) : ConvPlans.ForOutput(g, weight);
+        try
+        {
+            RunImplicit(g, plan, x, bias, y, epilogue);
+        }
+        finally
+        {
+            if (training) plan.Dispose();
+        }
+    }
+
+    /// <summary>Multiply-adds of one image below which its convolution runs on one thread.</summary>
+    private const long MinSplitMultiplyAdds = 1 << 20;
+
+    private static void RunImplicit(ConvGeometry g, ImplicitConv plan, Tensor x, Tensor? bias, Tensor y, ConvEpilogue epilogue)
+    {
         float[] xs = x.Data, ys = y.Data;
         float[]? bs = bias?.Data;
-        int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
-        // Fewer images than threads (batch-1 latency): each image's column tiles are split among threads instead.
-        if (g.Batch < Parallelism.Threads) RunImages(0, g.Batch, splitTiles: true);
+        int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * epilogue.OutputPlane(g.OutHeight, g.OutWidth);
+        // Fewer images than threads (batch-1 latency): each image's column tiles are split among threads instead,
+        // where an image is worth waking a worker for (a small first layer takes a few µs, less than the wake-up).
+        if (g.Batch < Parallelism.Threads) RunImages(0, g.Batch, splitTiles: (long)g.OutChannels * g.WindowLength * g.OutPixels >= MinSplitMultiplyAdds);
         else Parallelism.For(g.Batch, (start, end) => RunImages(start, end, splitTiles: false));
 
         void RunImages(int start, int end, bool splitTiles)
@@ -56,7 +96,7 @@ public static partial class F
             float[] scratch = TensorPool.Rent(plan.ScratchLength);
             for (int n = start; n < end; n++)
                 plan.Run(xs.AsSpan(n * inLength, inLength), ys.AsSpan(n * outLength, outLength), bs.AsSpan(0, bs is null ? 0 : g.OutChannels),
-                    accumulate: false, scratch.AsSpan(0, plan.ScratchLength), splitTiles);
+                    accumulate: false, scratch.AsSpan(0, plan.ScratchLength), splitTiles, epilogue);
             TensorPool.Return(scratch);
         }
     }

@@ -9,7 +9,7 @@ namespace Fovea.Kernels;
 /// time writing, packing and re-reading im2col matrices; here the image is copied once, padded.
 /// The same plan runs the input gradient, because a stride-1 transposed convolution is a convolution
 /// of the padded output gradient with the weights transposed and flipped.
-/// Prepared once per call (weights packed, tap offsets computed), then run image by image.
+/// Prepared once (weights packed, tap offsets computed; forward plans are kept per weight tensor by ConvPlans), then run image by image.
 /// </summary>
 internal sealed unsafe class ImplicitConv : IDisposable
 {
@@ -23,6 +23,7 @@ internal sealed unsafe class ImplicitConv : IDisposable
     private readonly int _tileRows;
     private readonly float[] _packedWeights;
     private readonly int[] _offsets;
+    private readonly WinogradConv? _winograd;
 
     /// <summary>Whether <paramref name="g"/> runs here: stride 1, one group, padding within the kernel's extent (so the input gradient is a convolution too).</summary>
     public static bool Supports(ConvGeometry g)
@@ -33,11 +34,15 @@ internal sealed unsafe class ImplicitConv : IDisposable
     }
 
     /// <summary>The forward product: y[n] = W · im2col(x[n]) for weights [O, C, kH, kW].</summary>
-    public static ImplicitConv ForOutput(ConvGeometry g, ReadOnlySpan<float> weight, GemmKernel kernel)
+    /// <remarks>
+    /// 3×3 convolutions with many channels run by Winograd F(2×2, 3×3) where it pays (<see cref="WinogradConv.Pays"/>);
+    /// <paramref name="winograd"/> overrides that choice (tests), where the geometry allows it at all.
+    /// </remarks>
+    public static ImplicitConv ForOutput(ConvGeometry g, ReadOnlySpan<float> weight, GemmKernel kernel, bool? winograd = null)
     {
         var wide = new WideConv(g.InChannels, g.InHeight, g.InWidth, (g.KernelHeight, g.KernelWidth), (g.DilationHeight, g.DilationWidth),
             g.PadTop, g.PadBottom, g.PadLeft, g.PadRight, TileCols(kernel));
-        return new ImplicitConv(kernel, wide, g.OutChannels, weight);
+        return new ImplicitConv(kernel, wide, g.OutChannels, weight, WinogradConv.Supports(g, kernel) && (winograd ?? WinogradConv.Pays(g)) ? new WinogradConv(g, weight) : null);
     }
 
     /// <summary>
@@ -65,15 +70,18 @@ internal sealed unsafe class ImplicitConv : IDisposable
         }
     }
 
-    private ImplicitConv(GemmKernel kernel, WideConv wide, int rows, ReadOnlySpan<float> weights)
+    /// <summary>With <paramref name="winograd"/> the products run there (it owns its packed weights), the padding and narrowing here.</summary>
+    private ImplicitConv(GemmKernel kernel, WideConv wide, int rows, ReadOnlySpan<float> weights, WinogradConv? winograd = null)
     {
         _kernel = kernel;
         _tileRows = Gemm.TileRows(kernel);
+        _winograd = winograd;
         Wide = wide;
         Rows = rows;
         int depth = wide.Depth;
-        _packedWeights = TensorPool.Rent(PaddedRows * depth);
-        _offsets = TensorPool.RentInts(depth);
+        _packedWeights = winograd is null ? TensorPool.Rent(PaddedRows * depth) : [];
+        _offsets = winograd is null ? TensorPool.RentInts(depth) : [];
+        if (winograd is not null) return;
         wide.TapOffsets(_offsets);
         fixed (float* w = weights, packed = _packedWeights)
             GemmPacking.PackA(w, depth, false, 0, rows, 0, depth, _tileRows, packed);
@@ -87,18 +95,27 @@ internal sealed unsafe class ImplicitConv : IDisposable
     private int PaddedRows => (Rows + _tileRows - 1) / _tileRows * _tileRows;
 
     /// <summary>Floats of scratch one <see cref="Run"/> needs: the padded source and the wide result.</summary>
-    public int ScratchLength => Wide.PaddedLength + PaddedRows * Wide.WideStride;
+    public int ScratchLength => Wide.PaddedLength + PaddedRows * Wide.WideStride + (_winograd?.ScratchLength ?? 0);
 
     /// <summary>
     /// One image: <paramref name="source"/> [Channels, H, W] → <paramref name="target"/> [Rows, outH, outW],
     /// written as result + bias[row] (bias may be empty), or added to target when <paramref name="accumulate"/> is set.
     /// With <paramref name="splitTiles"/> the column tiles are shared among threads: for a batch smaller
     /// than the thread count (batch-1 latency), where splitting images would leave cores idle.
+    /// A non-empty <paramref name="epilogue"/> (forward only, no accumulation) is applied as the result is narrowed.
     /// </summary>
-    public void Run(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, Span<float> scratch, bool splitTiles = false)
+    public void Run(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, Span<float> scratch,
+        bool splitTiles = false, ConvEpilogue epilogue = default)
     {
+        if (accumulate && !epilogue.IsNone) throw new ArgumentException("ImplicitConv.Run: an epilogue cannot accumulate.");
         var padded = scratch[..Wide.PaddedLength];
         var wide = scratch.Slice(Wide.PaddedLength, PaddedRows * Wide.WideStride);
+        if (_winograd is not null)
+        {
+            _winograd.Run(source, wide, Wide.WideStride, Wide.PaddedWidth, scratch[(Wide.PaddedLength + wide.Length)..], splitTiles);
+            Finish(wide, target, bias, accumulate, epilogue);
+            return;
+        }
         Wide.Pad(source, padded);
         int tiles = Wide.WideStride / TileCols(_kernel);
         fixed (float* pSource = padded, pWide = wide)
@@ -106,7 +123,13 @@ internal sealed unsafe class ImplicitConv : IDisposable
             if (splitTiles && Parallelism.ChunkCount(tiles) > 1) MultiplyInParallel(pSource, pWide, tiles);
             else Multiply(pSource, pWide, 0, tiles);
         }
-        Wide.Narrow(wide, target, Rows, bias, accumulate);
+        Finish(wide, target, bias, accumulate, epilogue);
+    }
+
+    private void Finish(Span<float> wide, Span<float> target, ReadOnlySpan<float> bias, bool accumulate, ConvEpilogue epilogue)
+    {
+        if (epilogue.IsNone) Wide.Narrow(wide, target, Rows, bias, accumulate);
+        else Wide.Narrow(wide, target, Rows, bias, epilogue);
     }
 
     // A separate method so that only split runs pay for the closure.
@@ -159,6 +182,11 @@ internal sealed unsafe class ImplicitConv : IDisposable
 
     public void Dispose()
     {
+        if (_winograd is not null)
+        {
+            _winograd.Dispose();
+            return;
+        }
         TensorPool.Return(_packedWeights);
         TensorPool.ReturnInts(_offsets);
     }

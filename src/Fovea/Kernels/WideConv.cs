@@ -103,6 +103,22 @@ internal readonly struct WideConv
     }
 
     /// <summary>
+    /// Like <see cref="Narrow(ReadOnlySpan{float}, Span{float}, int, ReadOnlySpan{float}, bool)"/> without accumulation, then <paramref name="epilogue"/> applied: <paramref name="output"/>
+    /// is [rows, OutHeight, OutWidth], or [rows, OutHeight / 2, OutWidth / 2] when the epilogue pools.
+    /// </summary>
+    public unsafe void Narrow(ReadOnlySpan<float> wide, Span<float> output, int rows, ReadOnlySpan<float> bias, ConvEpilogue epilogue)
+    {
+        int outPlane = epilogue.OutputPlane(OutHeight, OutWidth);
+        if (wide.Length < rows * WideStride || output.Length < rows * outPlane || (!bias.IsEmpty && bias.Length < rows))
+            throw new ArgumentException("WideConv.Narrow: buffers too short.");
+        fixed (float* src = wide, dst = output)
+        {
+            for (int r = 0; r < rows; r++)
+                epilogue.Apply(src + (long)r * WideStride, PaddedWidth, OutHeight, OutWidth, dst + (long)r * outPlane, r, bias);
+        }
+    }
+
+    /// <summary>
     /// Copies <paramref name="output"/> [rows, OutHeight, OutWidth] into the wide layout [paddedRows, stride]
     /// with zeros in the discarded columns and in rows past <paramref name="rows"/>: the gradient of the output
     /// as the weight gradient reads it.

@@ -30,14 +30,16 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         var x = input;
-        for (int i = 0; i < _layers.Count; i++)
+        for (int i = 0; i < _layers.Count;)
         {
-            // A batch norm followed by a ReLU runs as one fused op: the same values, two passes over memory fewer.
-            var fusedNorm = _layers[i] is BatchNormBase norm && i + 1 < _layers.Count && _layers[i + 1] is ReLU ? norm : null;
+            // Under no-grad a conv and the batch norm, ReLU and pooling after it run as one (InferenceFusion);
+            // otherwise a batch norm followed by a ReLU runs as one op: the same values, two passes over memory fewer.
+            int run = Autograd.IsEnabled ? 1 : InferenceFusion.Length(_layers, i);
+            var fusedNorm = run == 1 && _layers[i] is BatchNormBase norm && i + 1 < _layers.Count && _layers[i + 1] is ReLU ? norm : null;
             Tensor y;
             try
             {
-                y = fusedNorm?.ForwardRelu(x) ?? _layers[i].Forward(x);
+                y = run > 1 ? InferenceFusion.Forward(_layers, i, run, x) : fusedNorm?.ForwardRelu(x) ?? _layers[i].Forward(x);
             }
             catch (ArgumentException e)
             {
@@ -45,7 +47,7 @@ public sealed class Sequential : Module
             }
             FreeConsumed(x, y, input);
             x = y;
-            if (fusedNorm is not null) i++;
+            i += fusedNorm is not null ? 2 : run;
         }
         return x;
     }

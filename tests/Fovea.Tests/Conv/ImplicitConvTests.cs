@@ -7,7 +7,8 @@ namespace Fovea.Tests.Conv;
 /// The implicit-GEMM convolution (forward and input gradient) and the weight-gradient dot kernel against
 /// naive loops, with every micro-kernel width, on shapes that cross tile edges: output channels not a
 /// multiple of the tile rows, rows shorter and longer than a tile, depth above one pass (576 taps),
-/// asymmetric padding, dilation, 1×1 and valid (unpadded) kernels.
+/// asymmetric padding, dilation, 1×1 and valid (unpadded) kernels; and the forward by Winograd F(2×2, 3×3)
+/// (<see cref="WinogradConv"/>, Vector512 kernel) on 3×3 shapes with odd sizes, several tile-row blocks and batch 1.
 /// </summary>
 public class ImplicitConvTests
 {
@@ -20,6 +21,13 @@ public class ImplicitConvTests
         ["k3_valid"] = Of(2, 3, 4, 8, 9, (3, 3), 0, (1, 1)),
         ["k5x3_same_dilated"] = Of(2, 2, 3, 9, 8, (5, 3), Padding2d.Same, (1, 2)),
         ["k4x2_same_asymmetric"] = Of(1, 2, 9, 7, 5, (4, 2), Padding2d.Same, (1, 1)),
+        // Winograd F(2×2, 3×3) (forward, Vector512 kernel): odd output sizes (half tiles), no padding, the widest
+        // padding, rows of more than 16 tiles (masked vectors), several tile-row blocks, channels not a multiple of 8.
+        ["winograd_p1_odd"] = Of(2, 17, 19, 13, 11, (3, 3), 1, (1, 1)),
+        ["winograd_valid_b1"] = Of(1, 16, 16, 9, 12, (3, 3), 0, (1, 1)),
+        ["winograd_p2"] = Of(1, 16, 23, 7, 8, (3, 3), 2, (1, 1)),
+        ["winograd_wide_rows"] = Of(1, 16, 16, 5, 70, (3, 3), 1, (1, 1)),
+        ["winograd_blocks"] = Of(1, 16, 17, 45, 45, (3, 3), 1, (1, 1)),
     };
 
     public static TheoryData<string, GemmKernel> Shapes()
@@ -39,6 +47,9 @@ public class ImplicitConvTests
     {
         var g = Cases[name];
         Assert.True(ImplicitConv.Supports(g));
+        // The Winograd cases are too small for it to pay: it is forced, where the hardware has it.
+        bool winograd = name.StartsWith("winograd", StringComparison.Ordinal);
+        Assert.Equal(winograd && kernel == GemmKernel.Vector512 && System.Runtime.Intrinsics.X86.Avx512F.IsSupported, winograd && WinogradConv.Supports(g, kernel));
         var (x, w, _) = Inputs(g);
         var bias = Random(g.OutChannels, 4);
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
@@ -46,7 +57,7 @@ public class ImplicitConvTests
         ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] += x[xi] * w[wi]);
         for (int i = 0; i < expected.Length; i++) expected[i] += bias[i / g.OutPixels % g.OutChannels];
 
-        using var plan = ImplicitConv.ForOutput(g, w, kernel);
+        using var plan = ImplicitConv.ForOutput(g, w, kernel, winograd);
         using var threads = Parallelism.UseThreads(2);
         foreach (bool splitTiles in new[] { false, true })
         {
@@ -56,6 +67,28 @@ public class ImplicitConvTests
                 plan.Run(x.AsSpan(n * inLength, inLength), y.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles);
             TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name} {kernel} split={splitTiles}");
         }
+    }
+
+    [Fact]
+    public void WinogradRunsWhereItPaysAndAgreesWithTheDirectConv()
+    {
+        var g = ConvGeometry.Of("test", new TensorShape(2, 64, 45, 47), 64, 72, (3, 3), (1, 1), 1, (1, 1));
+        Assert.True(WinogradConv.Pays(g));
+        var (x, w, _) = Inputs(g);
+        var bias = Random(g.OutChannels, 4);
+        using var xt = Tensor.FromArray(x, g.Batch, g.InChannels, g.InHeight, g.InWidth);
+        using var wt = Tensor.FromArray(w, g.OutChannels, g.InChannels, 3, 3);
+        using var bt = Tensor.FromArray(bias, g.OutChannels);
+        using var y = F.Conv2d(xt, wt, bt, padding: 1);
+
+        using var direct = ImplicitConv.ForOutput(g, w, Gemm.DefaultKernel, winograd: false);
+        var expected = new float[y.Length];
+        var scratch = new float[direct.ScratchLength];
+        int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
+        for (int n = 0; n < g.Batch; n++)
+            direct.Run(x.AsSpan(n * inLength, inLength), expected.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch);
+        // Outputs are sums of 576 products, up to ~10 in size: Winograd's rounding differs by ~1e-5 absolute.
+        TensorAssert.Close(expected, y.Span, 1e-4, 1e-4, "F.Conv2d (Winograd where the hardware has it) vs the direct conv");
     }
 
     [Theory]

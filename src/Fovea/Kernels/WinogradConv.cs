@@ -1,0 +1,291 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Fovea.Kernels;
+
+/// <summary>
+/// A 3×3, stride-1 convolution by Winograd's F(2×2, 3×3): each 2×2 block of output is computed from a 4×4
+/// patch of input as Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, so the channel sums become 16 independent GEMMs
+/// U[pos] (O × C) · V[pos] (C × tiles) with 16 multiplies per 4 outputs instead of 36: 2.25× fewer FLOPs than
+/// the direct (implicit GEMM) convolution, which already runs near the FMA peak. The transforms run 16 tiles
+/// per AVX-512 vector (hence AVX-512 only); the products use the GEMM micro-kernel with B read in place.
+/// Results differ from the direct sum by rounding only (F(2×2, 3×3) has small, well-conditioned constants).
+/// The output goes to the same wide layout as <see cref="ImplicitConv"/>'s, so narrowing and the fused
+/// epilogue are shared.
+/// </summary>
+internal sealed unsafe class WinogradConv : IDisposable
+{
+    /// <summary>
+    /// Below this many input or output channels the transforms (linear in the channels, and 4× the image in
+    /// memory) cost as much as the saved multiplies (quadratic): measured (CPU time, one thread) 1.15–1.4× the
+    /// direct conv at 64 and 128 channels, even at 32 (the stores of the transformed tiles miss L1) and 0.8× at 16.
+    /// </summary>
+    private const int MinChannels = 64;
+
+    /// <summary>Output pixels in the batch below which transforming the weights (16 × O × C per call) does not pay.</summary>
+    private const int MinPixels = 4096;
+
+    private const int Positions = 16, TileCols = 32;
+
+    /// <summary>
+    /// About this many tiles are transformed, multiplied and transformed back at a time, so that V and M stay in L2
+    /// (with 256, a 56×56 image was 1.3× slower: its transformed tiles spilled to L3).
+    /// </summary>
+    private const int TilesPerBlock = 64;
+
+    private readonly int _channels, _rows, _paddedRows, _tileRows;
+    private readonly int _height, _width, _padTop, _padLeft, _outHeight;
+    private readonly int _tilesH, _tilesW, _blockRows, _tileStride, _planeWidth, _planeLength;
+    private readonly long _inputPositionStride, _productPositionStride;
+    private readonly float[] _packedWeights;
+
+    /// <summary>Whether <paramref name="g"/> can run here with <paramref name="kernel"/>: 3×3, stride 1, no dilation, one group, AVX-512.</summary>
+    public static bool Supports(ConvGeometry g, GemmKernel kernel) =>
+        kernel == GemmKernel.Vector512 && Avx512F.IsSupported && ImplicitConv.Supports(g)
+        && g.KernelHeight == 3 && g.KernelWidth == 3 && g.DilationHeight == 1 && g.DilationWidth == 1;
+
+    /// <summary>Whether it is faster here than the direct implicit GEMM: enough channels and output pixels.</summary>
+    public static bool Pays(ConvGeometry g) =>
+        g.InChannels >= MinChannels && g.OutChannels >= MinChannels && (long)g.Batch * g.OutPixels >= MinPixels;
+
+    /// <summary>Transforms and packs <paramref name="weight"/> [O, C, 3, 3] for images of <paramref name="g"/>.</summary>
+    public WinogradConv(ConvGeometry g, ReadOnlySpan<float> weight)
+    {
+        _channels = g.InChannels;
+        _rows = g.OutChannels;
+        _tileRows = GemmMicroKernel<Vector512<float>, V512>.Rows;
+        _paddedRows = (_rows + _tileRows - 1) / _tileRows * _tileRows;
+        (_height, _width, _padTop, _padLeft, _outHeight) = (g.InHeight, g.InWidth, g.PadTop, g.PadLeft, g.OutHeight);
+        _tilesH = (g.OutHeight + 1) / 2;
+        _tilesW = (g.OutWidth + 1) / 2;
+        _blockRows = Math.Clamp(TilesPerBlock / _tilesW, 1, _tilesH);
+        _tileStride = (_blockRows * _tilesW + TileCols - 1) / TileCols * TileCols;
+        _inputPositionStride = SetSpread((long)_channels * _tileStride);
+        _productPositionStride = SetSpread((long)_paddedRows * _tileStride);
+        // Every 4×4 patch lies inside the padded plane, also for an odd output size (one more zero row or column).
+        _planeWidth = 2 * _tilesW + 2;
+        _planeLength = (2 * _tilesH + 2) * _planeWidth;
+
+        float[] transformed = TensorPool.Rent(Positions * _rows * _channels);
+        _packedWeights = TensorPool.Rent(Positions * _paddedRows * _channels);
+        try
+        {
+            TransformWeights(weight, transformed);
+            fixed (float* u = transformed, packed = _packedWeights)
+            {
+                for (int pos = 0; pos < Positions; pos++)
+                    GemmPacking.PackA(u + (long)pos * _rows * _channels, _channels, false, 0, _rows, 0, _channels, _tileRows, packed + (long)pos * _paddedRows * _channels);
+            }
+        }
+        finally
+        {
+            TensorPool.Return(transformed);
+        }
+    }
+
+    // The patch reads of the last row run up to 32 floats past its plane.
+    private int PaddedLength => _channels * _planeLength + 2 * TileCols;
+    private int TransformedLength => (int)(Positions * _inputPositionStride);
+    private int ProductLength => (int)(Positions * _productPositionStride);
+
+    /// <summary>
+    /// A stride between positions of 4 KiB·k + 64 bytes: the transforms touch all 16 positions at once, and at a
+    /// multiple of 4 KiB apart those lines would all fall in one L1 set (12 ways) and evict each other.
+    /// </summary>
+    private static long SetSpread(long floats) => (floats + 1023) / 1024 * 1024 + 16;
+
+    /// <summary>Floats of scratch <see cref="Run"/> needs.</summary>
+    public int ScratchLength => PaddedLength + TransformedLength + ProductLength;
+
+    /// <summary>
+    /// One image [C, H, W] → the wide output [O, outH · <paramref name="wideWidth"/>] (rows <paramref name="wideStride"/>
+    /// apart, columns past the output width are scratch). With <paramref name="split"/> the 16 products are shared among threads.
+    /// </summary>
+    public void Run(ReadOnlySpan<float> source, Span<float> wide, int wideStride, int wideWidth, Span<float> scratch, bool split)
+    {
+        if (source.Length < _channels * _height * _width || scratch.Length < ScratchLength || wide.Length < _rows * wideStride)
+            throw new ArgumentException("WinogradConv.Run: buffers too short.");
+        fixed (float* src = source, work = scratch, output = wide)
+        {
+            float* padded = work, v = padded + PaddedLength, m = v + TransformedLength;
+            Pad(src, padded);
+            for (int th = 0; th < _tilesH; th += _blockRows)
+            {
+                int rows = Math.Min(_blockRows, _tilesH - th);
+                TransformInput(padded, v, th, rows);
+                if (split && Parallelism.ChunkCount(Positions) > 1)
+                {
+                    nint vp = (nint)v, mp = (nint)m;
+                    Parallelism.For(Positions, (first, end) => Multiply((float*)vp, (float*)mp, first, end));
+                }
+                else Multiply(v, m, 0, Positions);
+                TransformOutput(m, output, wideStride, wideWidth, th, rows);
+            }
+        }
+    }
+
+    private void Pad(float* src, float* padded)
+    {
+        new Span<float>(padded, PaddedLength).Clear();
+        for (int c = 0; c < _channels; c++)
+            RowCopy.Copy(src + (long)c * _height * _width, _width, padded + (long)c * _planeLength + _padTop * _planeWidth + _padLeft, _planeWidth, _height, _width);
+    }
+
+    /// <summary>U[pos][o][c] = (G g Gᵀ)[i][j] with pos = 4i + j, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].</summary>
+    private void TransformWeights(ReadOnlySpan<float> weight, float[] u)
+    {
+        Span<float> t = stackalloc float[12];
+        for (int o = 0; o < _rows; o++)
+        {
+            for (int c = 0; c < _channels; c++)
+            {
+                var g = weight.Slice((o * _channels + c) * 9, 9);
+                for (int col = 0; col < 3; col++)
+                {
+                    float g0 = g[col], g1 = g[3 + col], g2 = g[6 + col];
+                    t[col] = g0;
+                    t[3 + col] = 0.5f * (g0 + g1 + g2);
+                    t[6 + col] = 0.5f * (g0 - g1 + g2);
+                    t[9 + col] = g2;
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    float r0 = t[3 * i], r1 = t[3 * i + 1], r2 = t[3 * i + 2];
+                    int at = (4 * i * _rows + o) * _channels + c, next = _rows * _channels;
+                    u[at] = r0;
+                    u[at + next] = 0.5f * (r0 + r1 + r2);
+                    u[at + 2 * next] = 0.5f * (r0 - r1 + r2);
+                    u[at + 3 * next] = r2;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// V[pos][c][tile] = (Bᵀ d B)[i][j] for the 4×4 patch d of each tile in tile rows [first, first + rows), 16 tiles of
+    /// a tile row per vector, all in registers (Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]).
+    /// The columns past the block's tiles are zeroed: the products read them (and discard the result).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformInput(float* padded, float* v, int first, int rows)
+    {
+        int blockTiles = rows * _tilesW;
+        long ps = _inputPositionStride;
+        for (int pos = 0; pos < Positions; pos++)
+            for (int c = 0; c < _channels; c++)
+                new Span<float>(v + pos * ps + (long)c * _tileStride + blockTiles, _tileStride - blockTiles).Clear();
+        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var even = lanes * 2;
+        var odd = even + Vector512<int>.One;
+        int w = _planeWidth;
+        for (int c = 0; c < _channels; c++)
+        {
+            float* plane = padded + (long)c * _planeLength;
+            for (int th = first; th < first + rows; th++)
+            {
+                for (int tw = 0; tw < _tilesW; tw += 16)
+                {
+                    float* top = plane + 2 * th * w + 2 * tw;
+                    RowTransform(top, even, odd, out var a0, out var a1, out var a2, out var a3);
+                    RowTransform(top + w, even, odd, out var b0, out var b1, out var b2, out var b3);
+                    RowTransform(top + 2 * w, even, odd, out var c0, out var c1, out var c2, out var c3);
+                    RowTransform(top + 3 * w, even, odd, out var d0, out var d1, out var d2, out var d3);
+                    var store = Vector512.LessThan(lanes, Vector512.Create(_tilesW - tw)).AsSingle();
+                    float* p = v + (long)c * _tileStride + (th - first) * _tilesW + tw;
+                    Avx512F.MaskStore(p, store, a0 - c0); p += ps;
+                    Avx512F.MaskStore(p, store, a1 - c1); p += ps;
+                    Avx512F.MaskStore(p, store, a2 - c2); p += ps;
+                    Avx512F.MaskStore(p, store, a3 - c3); p += ps;
+                    Avx512F.MaskStore(p, store, b0 + c0); p += ps;
+                    Avx512F.MaskStore(p, store, b1 + c1); p += ps;
+                    Avx512F.MaskStore(p, store, b2 + c2); p += ps;
+                    Avx512F.MaskStore(p, store, b3 + c3); p += ps;
+                    Avx512F.MaskStore(p, store, c0 - b0); p += ps;
+                    Avx512F.MaskStore(p, store, c1 - b1); p += ps;
+                    Avx512F.MaskStore(p, store, c2 - b2); p += ps;
+                    Avx512F.MaskStore(p, store, c3 - b3); p += ps;
+                    Avx512F.MaskStore(p, store, b0 - d0); p += ps;
+                    Avx512F.MaskStore(p, store, b1 - d1); p += ps;
+                    Avx512F.MaskStore(p, store, b2 - d2); p += ps;
+                    Avx512F.MaskStore(p, store, b3 - d3);
+                }
+            }
+        }
+    }
+
+    /// <summary>One patch row d of 16 tiles (columns 2·tile + 0…3, de-interleaved from the input row) times B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowTransform(float* row, Vector512<int> even, Vector512<int> odd,
+        out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2, out Vector512<float> t3)
+    {
+        Vector512<float> a = Vector512.Load(row), b = Vector512.Load(row + 16), a2 = Vector512.Load(row + 2), b2 = Vector512.Load(row + 18);
+        Vector512<float> d0 = Avx512F.PermuteVar16x32x2(a, even, b), d1 = Avx512F.PermuteVar16x32x2(a, odd, b);
+        Vector512<float> d2 = Avx512F.PermuteVar16x32x2(a2, even, b2), d3 = Avx512F.PermuteVar16x32x2(a2, odd, b2);
+        t0 = d0 - d2;
+        t1 = d1 + d2;
+        t2 = d2 - d1;
+        t3 = d1 - d3;
+    }
+
+    /// <summary>M[pos] = U[pos] · V[pos] for positions [first, end): the micro-kernel with V's rows read in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Multiply(float* v, float* m, int first, int end)
+    {
+        int mr = _tileRows, panels = _paddedRows / mr, depth = _channels;
+        fixed (float* packed = _packedWeights)
+        {
+            for (int pos = first; pos < end; pos++)
+            {
+                float* a = packed + (long)pos * _paddedRows * depth, b = v + pos * _inputPositionStride, c = m + pos * _productPositionStride;
+                for (int j = 0; j < _tileStride; j += TileCols)
+                    for (int panel = 0; panel < panels; panel++)
+                        GemmMicroKernel<Vector512<float>, V512>.Tile(depth, a + (long)panel * mr * depth, new PackedRows(b + j, _tileStride),
+                            c + (long)panel * mr * _tileStride + j, _tileStride, 1f, overwrite: true);
+            }
+        }
+    }
+
+    /// <summary>Each tile's (rows [first, first + rows)) 2×2 output block Aᵀ M A, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], interleaved into two wide output rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TransformOutput(float* m, float* wide, int wideStride, int wideWidth, int first, int rows)
+    {
+        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        var high = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        long positionStride = _productPositionStride;
+        var s = stackalloc Vector512<float>[8];
+        for (int o = 0; o < _rows; o++)
+        {
+            for (int th = first; th < first + rows; th++)
+            {
+                for (int tw = 0; tw < _tilesW; tw += 16)
+                {
+                    int count = Math.Min(16, _tilesW - tw);
+                    var load = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
+                    float* source = m + (long)o * _tileStride + (th - first) * _tilesW + tw;
+                    for (int j = 0; j < 4; j++)
+                    {
+                        var m0 = Avx512F.MaskLoad(source + j * positionStride, load, Vector512<float>.Zero);
+                        var m1 = Avx512F.MaskLoad(source + (4 + j) * positionStride, load, Vector512<float>.Zero);
+                        var m2 = Avx512F.MaskLoad(source + (8 + j) * positionStride, load, Vector512<float>.Zero);
+                        var m3 = Avx512F.MaskLoad(source + (12 + j) * positionStride, load, Vector512<float>.Zero);
+                        s[j] = m0 + m1 + m2;
+                        s[4 + j] = m1 - m2 - m3;
+                    }
+                    var lowMask = Vector512.LessThan(lanes, Vector512.Create(2 * count)).AsSingle();
+                    var highMask = Vector512.LessThan(lanes, Vector512.Create(2 * count - 16)).AsSingle();
+                    for (int r = 0; r < 2 && 2 * th + r < _outHeight; r++)
+                    {
+                        Vector512<float> left = s[4 * r] + s[4 * r + 1] + s[4 * r + 2], right = s[4 * r + 1] - s[4 * r + 2] - s[4 * r + 3];
+                        float* target = wide + (long)o * wideStride + (2 * th + r) * wideWidth + 2 * tw;
+                        Avx512F.MaskStore(target, lowMask, Avx512F.PermuteVar16x32x2(left, low, right));
+                        Avx512F.MaskStore(target + 16, highMask, Avx512F.PermuteVar16x32x2(left, high, right));
+                    }
+                }
+            }
+        }
+    }
+
+    public void Dispose() => TensorPool.Return(_packedWeights);
+}

@@ -1,0 +1,173 @@
+using Fovea.Kernels;
+using Fovea.Nn;
+using Fovea.Tests.Support;
+
+namespace Fovea.Tests.Conv;
+
+/// <summary>
+/// The fused inference convolution (bias, batch norm, ReLU and 2×2 max pool applied as the output is written)
+/// against the separate ops, bit for bit, and Sequential's fusion of Conv2d → BatchNorm2d → ReLU → MaxPool2d(2)
+/// under no-grad against the layers run one by one: odd and prime sizes (the pool drops the last row and column),
+/// batch 1, padding, dilation, and what the fused pass leaves to the separate ops (stride, groups, gradients).
+/// </summary>
+public class ConvFusionTests
+{
+    public static TheoryData<int, int, int, int, int, int, int, int> Shapes() => new()
+    {
+        // batch, in, out, height, width, kernel, padding, dilation
+        { 1, 1, 32, 28, 28, 3, 1, 1 },
+        { 3, 1, 7, 13, 11, 3, 1, 1 },
+        { 2, 5, 13, 9, 17, 3, 1, 1 },
+        { 1, 4, 9, 7, 5, 3, 0, 1 },
+        { 2, 3, 11, 10, 8, 5, 2, 1 },
+        { 2, 3, 6, 11, 9, 3, 2, 2 },
+        { 2, 6, 17, 5, 37, 1, 0, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void FusedConvEqualsTheSeparateOpsBitwise(int n, int c, int o, int h, int w, int k, int padding, int dilation)
+    {
+        var rng = new Rng(3);
+        using var x = Tensor.Normal(new TensorShape(n, c, h, w), 0, 1, rng);
+        using var weight = Tensor.Normal(new TensorShape(o, c, k, k), 0, 0.3f, rng);
+        using var bias = Tensor.Normal(new TensorShape(o), 0, 0.3f, rng);
+        using var _ = Autograd.NoGrad();
+        using var conv = F.Conv2d(x, weight, bias, padding: padding, dilation: dilation);
+        using var activated = F.Relu(conv);
+        using var pooled = F.MaxPool2d(activated, 2);
+        foreach (var (epilogue, expected) in new[] { (new ConvEpilogue(true, false), activated), (new ConvEpilogue(true, true), pooled) })
+        {
+            using var fused = Fused(x, weight, bias, padding, dilation, epilogue);
+            TensorAssert.Equal(expected, fused, $"{epilogue}");
+        }
+    }
+
+    [Fact]
+    public void NaNPropagatesThroughTheFusedPoolAndReLU()
+    {
+        using var x = Tensor.Normal(new TensorShape(1, 2, 6, 6), 0, 1, new Rng(4));
+        x.Span[7] = float.NaN;
+        using var weight = Tensor.Full(new TensorShape(3, 2, 1, 1), -1f);
+        using var _ = Autograd.NoGrad();
+        using var fused = Fused(x, weight, null, 0, 1, new ConvEpilogue(true, true));
+        using var expected = F.MaxPool2d(F.Relu(F.Conv2d(x, weight)), 2);
+        Assert.True(float.IsNaN(fused.Span[0]));
+        TensorAssert.Equal(expected, fused);
+    }
+
+    [Fact]
+    public void WhereTheFusedPassDoesNotApplyTheCallerIsToldToRunTheSeparateOps()
+    {
+        var rng = new Rng(5);
+        using var x = Tensor.Normal(new TensorShape(2, 4, 11, 9), 0, 1, rng);
+        using var grouped = Tensor.Normal(new TensorShape(6, 2, 3, 3), 0, 0.3f, rng);
+        using var weight = Tensor.Normal(new TensorShape(6, 4, 3, 3), 0, 0.3f, rng);
+        var epilogue = new ConvEpilogue(true, true);
+        using (Autograd.NoGrad())
+        {
+            Assert.Null(F.TryConv2dFused(null, x, weight, null, (2, 1), 1, (1, 1), 1, epilogue));
+            Assert.Null(F.TryConv2dFused(null, x, grouped, null, (1, 1), 1, (1, 1), 2, epilogue));
+            using var tiny = Tensor.Zeros(1, 4, 1, 5);
+            Assert.Null(F.TryConv2dFused(null, tiny, weight, null, (1, 1), 1, (1, 1), 1, epilogue));
+        }
+        weight.RequiresGrad = true;
+        Assert.Null(F.TryConv2dFused(null, x, weight, null, (1, 1), 1, (1, 1), 1, epilogue));
+    }
+
+    [Fact]
+    public void APoolWithoutReLUIsRefused()
+    {
+        using var x = Tensor.Zeros(1, 1, 4, 4);
+        using var weight = Tensor.Zeros(1, 1, 3, 3);
+        var e = Assert.Throws<ArgumentException>(() => F.TryConv2dFused(null, x, weight, null, (1, 1), 1, (1, 1), 1, new ConvEpilogue(false, true)));
+        Assert.Contains("Conv2d", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1, 28)]
+    [InlineData(3, 13)]
+    public void SequentialFusesConvBatchNormReLUAndPoolAtInference(int batch, int size)
+    {
+        var model = ConvStack(new Rng(7));
+        model.Eval();
+        using var x = Tensor.Normal(new TensorShape(batch, 3, size, size), 0, 1, new Rng(8));
+        using var _ = Autograd.NoGrad();
+        using var expected = LayerByLayer(model, x);
+        using var fused = model.Forward(x);
+        TensorAssert.Equal(expected, fused, "fused model");
+        using var again = model.Forward(x);
+        TensorAssert.Equal(fused, again, "fused model, second run");
+
+        // Nothing is cached: changed weights and statistics show at once.
+        ((Conv2d)model.Layers[0]).Weight.Span[0] += 0.5f;
+        ((BatchNorm2d)model.Layers[1]).RunningMean!.Span[1] = 0.3f;
+        using var changedExpected = LayerByLayer(model, x);
+        using var changed = model.Forward(x);
+        TensorAssert.Equal(changedExpected, changed, "after changing weights");
+    }
+
+    [Fact]
+    public void BatchNormInTrainingModeIsNotFoldedUnderNoGrad()
+    {
+        var fusedModel = ConvStack(new Rng(9));
+        var separateModel = ConvStack(new Rng(9));
+        using var x = Tensor.Normal(new TensorShape(4, 3, 10, 10), 0, 1, new Rng(10));
+        using var _ = Autograd.NoGrad();
+        using var fused = fusedModel.Forward(x);
+        using var expected = LayerByLayer(separateModel, x);
+        TensorAssert.Equal(expected, fused, "training-mode output");
+        var fusedBn = (BatchNorm2d)fusedModel.Layers[1];
+        var separateBn = (BatchNorm2d)separateModel.Layers[1];
+        TensorAssert.Equal(separateBn.RunningMean!, fusedBn.RunningMean!, "running mean");
+        TensorAssert.Equal(separateBn.NumBatchesTracked!, fusedBn.NumBatchesTracked!, "batches tracked");
+    }
+
+    [Fact]
+    public void AFusedLayerStillNamesItselfInMisuseMessages()
+    {
+        var model = ConvStack(new Rng(11));
+        model.Eval();
+        using var x = Tensor.Zeros(1, 2, 8, 8);
+        using var _ = Autograd.NoGrad();
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(x));
+        Assert.StartsWith("Layer 0 (Conv2d(3→8", e.Message);
+        Assert.Contains("[1, 2, 8, 8]", e.Message);
+    }
+
+    private static Tensor Fused(Tensor x, Tensor weight, Tensor? bias, int padding, int dilation, ConvEpilogue epilogue) =>
+        F.TryConv2dFused(null, x, weight, bias, (1, 1), padding, (dilation, dilation), 1, epilogue) ?? throw new InvalidOperationException("not fused");
+
+    /// <summary>Conv-BN-ReLU-pool twice (the second conv with a bias), a conv with BN only, one with ReLU only, and a strided one (not fused).</summary>
+    private static Sequential ConvStack(Rng rng)
+    {
+        var model = new Sequential(
+            new Conv2d(3, 8, 3, padding: 1, bias: false, rng: rng), new BatchNorm2d(8), new ReLU(), new MaxPool2d(2),
+            new Conv2d(8, 5, 3, padding: 1, rng: rng), new BatchNorm2d(5), new ReLU(), new MaxPool2d(2),
+            new Conv2d(5, 6, 1, rng: rng), new BatchNorm2d(6),
+            new Conv2d(6, 4, 3, padding: 1, rng: rng), new ReLU(),
+            new Conv2d(4, 4, 3, stride: 2, padding: 1, rng: rng), new BatchNorm2d(4), new ReLU());
+        foreach (var (_, module) in model.NamedModules())
+        {
+            if (module is not BatchNorm2d bn) continue;
+            foreach (var (t, low) in new[] { (bn.Weight!, 0.5f), (bn.Bias!, -0.2f), (bn.RunningMean!, -0.2f), (bn.RunningVar!, 0.5f) })
+            {
+                var span = t.Span;
+                for (int i = 0; i < span.Length; i++) span[i] = low + rng.NextFloat();
+            }
+        }
+        return model;
+    }
+
+    private static Tensor LayerByLayer(Sequential model, Tensor x)
+    {
+        var h = x;
+        foreach (var layer in model.Layers)
+        {
+            var y = layer.Forward(h);
+            if (!ReferenceEquals(h, x)) h.Dispose();
+            h = y;
+        }
+        return h;
+    }
+}
