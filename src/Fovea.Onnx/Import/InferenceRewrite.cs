@@ -1,15 +1,76 @@
 namespace Fovea.Onnx.Import;
 
 /// <summary>
-/// Rewrites an imported graph for inference, before it is planned: every BatchNormalization in inference
-/// mode that reads a Conv's output (and nothing else reads it) is folded into that Conv's weights and bias
-/// (<see cref="BatchNormFolding"/>), so one op runs instead of two and the normalisation pass over the
-/// activations disappears — as ONNX Runtime's graph optimiser does. The function computed is unchanged
-/// up to float rounding; graphs loaded for training keep every node.
+/// Rewrites an imported graph for inference, before it is planned, as ONNX Runtime's graph optimiser does:
+/// every BatchNormalization in inference mode that reads a Conv's output (and nothing else reads it) is
+/// folded into that Conv's weights and bias (<see cref="BatchNormFolding"/>); then a Relu that alone reads
+/// a 2-D Conv's output, and a 2×2 stride-2 MaxPool that alone reads that Relu's, are merged into the Conv
+/// node as attributes its kernel applies on the way out (Fovea's fused conv epilogue). One op runs instead
+/// of three and the full-size activations are never written and read back. The function computed is
+/// unchanged up to float rounding (the fusion itself is bitwise); graphs loaded for training keep every node.
 /// </summary>
 internal static class InferenceRewrite
 {
-    public static OnnxGraphProto FoldBatchNorms(OnnxGraphProto graph)
+    /// <summary>Attributes the rewrite gives a Conv node (names no ONNX exporter writes).</summary>
+    public const string FusedRelu = "fovea_fused_relu", FusedMaxPool = "fovea_fused_maxpool_2x2";
+
+    public static OnnxGraphProto Apply(OnnxGraphProto graph) => FuseActivations(FoldBatchNorms(graph));
+
+    /// <summary>Conv → Relu (→ 2×2 MaxPool) chains, each link read by the next alone, become one Conv node.</summary>
+    private static OnnxGraphProto FuseActivations(OnnxGraphProto graph)
+    {
+        var readers = new Dictionary<string, List<int>>();
+        for (int i = 0; i < graph.Nodes.Count; i++)
+            foreach (var input in graph.Nodes[i].Inputs) (readers.TryGetValue(input, out var list) ? list : readers[input] = []).Add(i);
+        var outputs = graph.Outputs.Select(o => o.Name).ToHashSet();
+        var nodes = graph.Nodes.ToArray();
+        var removed = new HashSet<int>();
+        for (int c = 0; c < nodes.Length; c++)
+        {
+            var conv = nodes[c];
+            if (conv.OpType != "Conv" || conv.Domain.Length > 0 || conv.Outputs.Count != 1 || conv.Attributes.ContainsKey(FusedRelu)) continue;
+            if (!conv.Attributes.TryGetValue("kernel_shape", out var k) || k.Ints.Count != 2) continue; // 2-D convs only
+            if (SoleReader(conv.Outputs[0], readers, outputs) is not int r || nodes[r].OpType != "Relu" || nodes[r].Domain.Length > 0 || nodes[r].Outputs.Count != 1) continue;
+            var attributes = new Dictionary<string, OnnxAttributeProto>(conv.Attributes) { [FusedRelu] = Flag(FusedRelu) };
+            var last = nodes[r];
+            removed.Add(r);
+            if (SoleReader(last.Outputs[0], readers, outputs) is int p && IsPlainMaxPool2x2(nodes[p]))
+            {
+                attributes[FusedMaxPool] = Flag(FusedMaxPool);
+                last = nodes[p];
+                removed.Add(p);
+            }
+            nodes[c] = conv with { Outputs = [last.Outputs[0]], Attributes = attributes };
+        }
+        return removed.Count == 0 ? graph : graph with { Nodes = nodes.Where((_, i) => !removed.Contains(i)).ToArray() };
+    }
+
+    private static int? SoleReader(string value, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs) =>
+        !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 ? list[0] : null;
+
+    /// <summary>MaxPool with a 2×2 window, stride 2, no padding, dilation or ceil mode, and no Indices output.</summary>
+    private static bool IsPlainMaxPool2x2(OnnxNodeProto node)
+    {
+        if (node.OpType != "MaxPool" || node.Domain.Length > 0 || node.Outputs.Count != 1) return false;
+        foreach (var (name, a) in node.Attributes)
+        {
+            bool plain = name switch
+            {
+                "kernel_shape" or "strides" => a.Ints.SequenceEqual([2L, 2L]),
+                "pads" => a.Ints.All(p => p == 0),
+                "dilations" => a.Ints.All(d => d == 1),
+                "auto_pad" => a.String is "NOTSET" or "VALID",
+                "ceil_mode" or "storage_order" => a.Int == 0,
+                _ => false,
+            };
+            if (!plain) return false;
+        }
+        return node.Attributes.ContainsKey("kernel_shape") && node.Attributes.ContainsKey("strides");
+    }
+
+    private static OnnxAttributeProto Flag(string name) => new(name, OnnxAttributeType.Int, 0, 1, "", null, [], [], []);
+
+    private static OnnxGraphProto FoldBatchNorms(OnnxGraphProto graph)
     {
         // Damaged graphs (a name defined twice, say) are left for the plan to reject with a clear message.
         var initializers = new Dictionary<string, OnnxValue>();

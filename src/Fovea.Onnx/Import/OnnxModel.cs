@@ -25,7 +25,7 @@ public sealed class OnnxModel : Module
     /// <summary>
     /// Reads an .onnx file; damage is an <see cref="InvalidDataException"/> and unsupported content a
     /// <see cref="NotSupportedException"/>, both naming the file. By default the graph is prepared for
-    /// inference (batch norms folded into the convs before them); <paramref name="forTraining"/> keeps every
+    /// inference (batch norms folded into the convs before them, ReLU and 2×2 max pooling fused into them); <paramref name="forTraining"/> keeps every
     /// node, so that fine-tuning sees the original parameters.
     /// </summary>
     public static OnnxModel Load(string path, bool forTraining = false)
@@ -48,7 +48,7 @@ public sealed class OnnxModel : Module
         try
         {
             var model = OnnxModelReader.Read(bytes);
-            return new OnnxModel(forTraining ? model : model with { Graph = InferenceRewrite.FoldBatchNorms(model.Graph) });
+            return new OnnxModel(forTraining ? model : model with { Graph = InferenceRewrite.Apply(model.Graph) });
         }
         catch (NotSupportedException e)
         {

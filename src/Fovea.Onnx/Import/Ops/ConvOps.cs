@@ -6,7 +6,9 @@ namespace Fovea.Onnx.Import.Ops;
 /// Conv (opsets 1 and 11 — the same semantics): any number of spatial axes, auto_pad, asymmetric pads, strides,
 /// dilations, group and an optional bias. 2-D and 1-D convolutions go through <see cref="F.Conv2d(Tensor, Tensor, Tensor?, int, Padding2d, int, int)"/>,
 /// so imported CNNs run on Fovea's fast kernels and stay trainable; 3-D and above take the N-d im2col + GEMM path
-/// (<see cref="ConvNd"/>, inference only).
+/// (<see cref="ConvNd"/>, inference only). A ReLU and a 2×2 max pool after it that
+/// <see cref="InferenceRewrite"/> merged into the node (<see cref="InferenceRewrite.FusedRelu"/>,
+/// <see cref="InferenceRewrite.FusedMaxPool"/>) run in the convolution's epilogue where the kernel takes them.
 /// </summary>
 internal static class ConvOps
 {
@@ -16,13 +18,33 @@ internal static class ConvOps
         var spatial = SpatialAttributes.Read(node, hasCeilMode: false);
         int group = ConvOperands.ReadGroup(node);
         ConvOperands.CheckWeight(node, spatial.Kernel, group, transposed: false);
+        var epilogue = new ConvEpilogue(node.Int(InferenceRewrite.FusedRelu, 0) != 0, node.Int(InferenceRewrite.FusedMaxPool, 0) != 0);
         return inputs =>
         {
             var op = ConvOperands.Of(inputs, spatial.Kernel, group, transposed: false);
             var axes = spatial.Geometry(node, op.InputSpatial, op.Kernel);
-            var y = axes.Length <= 2 ? ThroughConv2d(op, axes) : ConvNd(op.X, op.W, op.B, axes, group);
+            var y = axes.Length == 2 && !epilogue.IsNone ? Fused(op, axes, epilogue)
+                : axes.Length <= 2 ? ThroughConv2d(op, axes) : ConvNd(op.X, op.W, op.B, axes, group);
             return [OnnxValue.Float(y)];
         };
+    }
+
+    /// <summary>Conv, ReLU and (optionally) a 2×2 max pool: in one pass where the fused kernel takes the geometry, else one op after the other.</summary>
+    private static Tensor Fused(ConvOperands op, SpatialAttributes.Axis[] axes, ConvEpilogue epilogue)
+    {
+        var (h, v) = (axes[0], axes[1]);
+        if (h.PadBegin == h.PadEnd && v.PadBegin == v.PadEnd
+            && F.TryConv2dFused(null, op.X, op.W, op.B, (h.Stride, v.Stride), (h.PadBegin, v.PadBegin), (h.Dilation, v.Dilation), op.Group, epilogue) is { } fused)
+            return fused;
+        var y = ThroughConv2d(op, axes);
+        var activated = F.Relu(y);
+        var result = epilogue.MaxPool2x2 ? F.MaxPool2d(activated, 2) : activated;
+        if (!Autograd.NeedsGrad(op.X, op.W, op.B))
+        {
+            y.Dispose();
+            if (!ReferenceEquals(activated, result)) activated.Dispose();
+        }
+        return result;
     }
 
     /// <summary>

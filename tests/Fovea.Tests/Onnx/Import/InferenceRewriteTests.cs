@@ -1,0 +1,73 @@
+using Fovea.Nn;
+using Fovea.Onnx;
+using Fovea.Onnx.Import;
+
+namespace Fovea.Tests.Onnx.Import;
+
+/// <summary>
+/// Loaded for inference, Conv → Relu (→ 2×2 MaxPool) chains run as one fused convolution, bitwise equal to
+/// the separate ops, and a chain the fused kernel cannot take (a strided conv) still computes the same.
+/// </summary>
+public class InferenceRewriteTests
+{
+    [Theory]
+    [InlineData(1, 1)]  // stride-1 conv: the fused epilogue
+    [InlineData(2, 1)]  // stride-2 conv: conv, then ReLU and pooling as separate ops
+    [InlineData(1, 0)]  // padding 0, odd output size: the pool floors
+    public void ConvReluMaxPoolChainsComputeTheSeparateOps(int stride, int pad)
+    {
+        var rng = new Rng(3);
+        using var w = Tensor.Normal(new TensorShape(6, 3, 3, 3), 0f, 0.3f, rng);
+        using var b = Tensor.Normal(new TensorShape(6), 0f, 0.3f, rng);
+        var g = new OnnxGraph(13);
+        string conv = g.Node("Conv", ["x", g.Initializer("w", w.Span, 6, 3, 3, 3), g.Initializer("b", b.Span, 6)],
+            new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("strides", Ints: [stride, stride]), new OnnxAttribute("pads", Ints: [pad, pad, pad, pad]));
+        string relu = g.Node("Relu", [conv]);
+        g.NamedNode("y", "MaxPool", [relu], new OnnxAttribute("kernel_shape", Ints: [2, 2]), new OnnxAttribute("strides", Ints: [2, 2]));
+        byte[] bytes = g.ToModel("x", [1, 3, 11, 13], "y", [1, 6, 1, 1]);
+        var fused = OnnxModel.Load(bytes);
+        var plain = OnnxModel.Load(bytes, forTraining: true);
+        Assert.Contains("1 nodes", fused.ToString());
+        Assert.Contains("3 nodes", plain.ToString());
+        using var _ = Autograd.NoGrad();
+        using var x = Tensor.Normal(new TensorShape(2, 3, 11, 13), 0f, 1f, new Rng(4));
+        using var expected = plain.Forward(x);
+        using var actual = fused.Forward(x);
+        Assert.Equal(expected.Shape, actual.Shape);
+        Assert.Equal(expected.ToArray(), actual.ToArray());
+    }
+
+    /// <summary>A Relu whose input another node also reads, or that is a graph output, stays a node of its own.</summary>
+    [Fact]
+    public void AReluWithOtherReadersIsNotFused()
+    {
+        var w = new float[2 * 2 * 1 * 1];
+        w.AsSpan().Fill(0.5f);
+        var g = new OnnxGraph(13);
+        string conv = g.Node("Conv", ["x", g.Initializer("w", w, 2, 2, 1, 1)], new OnnxAttribute("kernel_shape", Ints: [1, 1]));
+        string relu = g.Node("Relu", [conv]);
+        g.NamedNode("y", "Add", [relu, conv]);
+        var model = OnnxModel.Load(g.ToModel("x", [1, 2, 3, 3], "y", [1, 2, 3, 3]));
+        Assert.Contains("3 nodes", model.ToString());
+        using var _ = Autograd.NoGrad();
+        using var x = Tensor.Full(new TensorShape(1, 2, 3, 3), -1f);
+        using var y = model.Forward(x);
+        Assert.All(y.ToArray(), v => Assert.Equal(-1f, v)); // relu(-1) + (-1)
+    }
+
+    /// <summary>An exported Fovea CNN, loaded for inference, gives Fovea's own inference logits bit for bit (both fuse the same way).</summary>
+    [Theory]
+    [InlineData("cnn-small")]
+    [InlineData("lenet5")]
+    public void AnExportedCnnLoadedForInferenceMatchesFoveaExactly(string name)
+    {
+        var model = Zoo.Create(name, 1, 28, 28, rng: new Rng(4));
+        var imported = OnnxModel.Load(OnnxExporter.ToBytes(model, 1, 28, 28), name);
+        using var input = Tensor.Normal(new TensorShape(3, 1, 28, 28), 0f, 1f, new Rng(8));
+        using var _ = model.Inference();
+        using var __ = imported.Inference();
+        using var expected = model.Forward(input);
+        using var actual = imported.Forward(input);
+        Assert.Equal(expected.ToArray(), actual.ToArray());
+    }
+}
