@@ -24,13 +24,21 @@ public static class PoolKernels
     public static void MaxForward(ReadOnlyMemory<float> x, Memory<float> y, Memory<int> argmax, PoolGeometry g)
     {
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
+        bool separable = argmax.IsEmpty && SeparableMaxPool.Supports(g);
         Parallelism.For(g.Planes, (start, end) =>
         {
+            float[]? rows = separable ? TensorPool.Rent(g.InH * g.OutW) : null;
             for (int p = start; p < end; p++)
             {
+                if (rows is not null)
+                {
+                    SeparableMaxPool.Plane(x.Span.Slice(p * inPlane, inPlane), y.Span.Slice(p * outPlane, outPlane), g, rows.AsSpan(0, g.InH * g.OutW));
+                    continue;
+                }
                 var winners = argmax.IsEmpty ? Span<int>.Empty : argmax.Span.Slice(p * outPlane, outPlane);
                 MaxPlane(x.Span.Slice(p * inPlane, inPlane), y.Span.Slice(p * outPlane, outPlane), winners, g);
             }
+            if (rows is not null) TensorPool.Return(rows);
         }, PlanesPerChunk(outPlane, g.KernelH * g.KernelW));
     }
 

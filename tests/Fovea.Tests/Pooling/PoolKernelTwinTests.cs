@@ -54,6 +54,24 @@ public class PoolKernelTwinTests
                 }
     }
 
+    /// <summary>Without argmax (inference) undilated windows take the separable two-pass kernel: the same bits, ±0 ties and NaNs included.</summary>
+    [Theory]
+    [MemberData(nameof(Geometries))]
+    [InlineData(23, 23, 3, 2, 0, 1, 3, true)]
+    [InlineData(16, 17, 3, 2, 1, 1, 2, false)]
+    [InlineData(13, 11, 5, 3, 2, 1, 2, true)]
+    public void MaxPoolWithoutArgmaxGivesTheSameBits(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
+    {
+        var g = PoolGeometry.Create("MaxPool2d", [1, planes, h, w], (k, k), (s, s), (p, p), (d, d), ceil);
+        var rng = new Rng(5);
+        var x = Enumerable.Range(0, planes * h * w).Select(_ => rng.NextInt(8) switch { 0 => float.NaN, 1 => -0f, 2 => 0f, 3 => 1f, _ => rng.NextFloat() - 0.5f }).ToArray();
+        var withArgmax = new float[planes * g.OutH * g.OutW];
+        var without = new float[withArgmax.Length];
+        PoolKernels.MaxForward(x, withArgmax, new int[withArgmax.Length], g);
+        PoolKernels.MaxForward(x, without, Memory<int>.Empty, g);
+        Assert.Equal(withArgmax.Select(BitConverter.SingleToInt32Bits), without.Select(BitConverter.SingleToInt32Bits));
+    }
+
     [Theory]
     [MemberData(nameof(Geometries))]
     public void MaxPoolMatchesNaiveLoops(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
