@@ -11,6 +11,8 @@ namespace Fovea.Bench.Measurement;
 /// </summary>
 public sealed class Contest(BenchOptions options, Progress progress)
 {
+    private static readonly TimeSpan QuiescePause = TimeSpan.FromMilliseconds(50);
+
     public ResultRow Run(string section, string name, Metric metric, IReadOnlyList<Contestant> contestants, string? note = null)
     {
         foreach (var c in contestants) Warm(c);
@@ -21,6 +23,9 @@ public sealed class Contest(BenchOptions options, Progress progress)
             for (int i = 0; i < contestants.Count; i++)
             {
                 var c = contestants[(i + rep) % contestants.Count];
+                // Thread pools that spin after their work (ONNX Runtime's, OpenMP's) would otherwise take a core
+                // from whoever runs next; a pause lets them settle into waiting first.
+                Thread.Sleep(QuiescePause);
                 samples[c.Framework].Add(metric.FromSecondsPerStep(SecondsPerStep(c.Step)));
             }
         }
