@@ -77,27 +77,50 @@ public sealed class OnnxModel : Module
     public override Tensor Forward(Tensor input)
     {
         if (_plan.Inputs.Count != 1) throw new ArgumentException($"ONNX model: Forward takes one input, the model has {_plan.Inputs.Count} ({string.Join(", ", InputNames)}); use Run");
-        var outputs = Run(new Dictionary<string, OnnxValue> { [_plan.Inputs[0].Name] = OnnxValue.Float(input) });
-        return outputs[_plan.Outputs[0].Name].FloatData($"output '{_plan.Outputs[0].Name}'");
+        var value = OnnxValue.Float(input);
+        Check(_plan.Inputs[0], value);
+        var slots = Execute([value]);
+        var output = _plan.Outputs[0];
+        return slots[_plan.Slot(output.Name)]!.FloatData($"output '{output.Name}'");
     }
 
     /// <summary>Runs the graph on named inputs and returns every graph output by name.</summary>
     public IReadOnlyDictionary<string, OnnxValue> Run(IReadOnlyDictionary<string, OnnxValue> inputs)
     {
+        var values = new OnnxValue[_plan.Inputs.Count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            var info = _plan.Inputs[i];
+            if (!inputs.TryGetValue(info.Name, out var value)) throw new ArgumentException($"ONNX model: input '{info.Name}' is missing");
+            Check(info, value);
+            values[i] = value;
+        }
+        var slots = Execute(values);
+        var outputs = new Dictionary<string, OnnxValue>(_plan.Outputs.Count);
+        for (int o = 0; o < _plan.Outputs.Count; o++) outputs.Add(_plan.Outputs[o].Name, slots[_plan.Slot(_plan.Outputs[o].Name)]!);
+        return outputs;
+    }
+
+    /// <summary>Runs every step on <paramref name="inputs"/> (checked, in graph input order) and returns the value slots.</summary>
+    private OnnxValue?[] Execute(OnnxValue[] inputs)
+    {
+        // Indexed loops throughout: this runs once per inference, and interface enumerators and lambdas allocate.
         var slots = new OnnxValue?[_plan.SlotCount];
         // Values that share one tensor (Identity, Dropout at inference) share a count of live slots.
         var root = new int[_plan.SlotCount];
         var live = new int[_plan.SlotCount];
-        foreach (var (slot, value) in _plan.Constants) Hold(slot, value, slot);
-        foreach (var info in _plan.Inputs)
+        var constants = _plan.Constants;
+        for (int c = 0; c < constants.Count; c++) Hold(constants[c].Slot, constants[c].Value, constants[c].Slot);
+        for (int i = 0; i < inputs.Length; i++)
         {
-            if (!inputs.TryGetValue(info.Name, out var value)) throw new ArgumentException($"ONNX model: input '{info.Name}' is missing");
-            Check(info, value);
-            Hold(_plan.Slot(info.Name), value, _plan.Slot(info.Name));
+            int slot = _plan.Slot(_plan.Inputs[i].Name);
+            Hold(slot, inputs[i], slot);
         }
         bool release = !Autograd.IsEnabled;
-        foreach (var step in _plan.Steps)
+        var steps = _plan.Steps;
+        for (int s = 0; s < steps.Count; s++)
         {
+            var step = steps[s];
             var args = new OnnxValue?[step.Inputs.Length];
             for (int i = 0; i < args.Length; i++) args[i] = step.Inputs[i] >= 0 ? slots[step.Inputs[i]] : null;
             var results = step.Kernel(args);
@@ -105,7 +128,7 @@ public sealed class OnnxModel : Module
             {
                 int slot = step.Outputs[o];
                 if (slot < 0) continue;
-                int owner = Array.FindIndex(args, a => a?.Floats is { } t && ReferenceEquals(t, results[o].Floats));
+                int owner = ArgumentHolding(args, results[o].Floats);
                 Hold(slot, results[o], owner >= 0 ? root[step.Inputs[owner]] : slot);
             }
             if (!release) continue;
@@ -115,7 +138,7 @@ public sealed class OnnxModel : Module
                 slots[slot] = null;
             }
         }
-        return _plan.Outputs.ToDictionary(o => o.Name, o => slots[_plan.Slot(o.Name)]!);
+        return slots;
 
         void Hold(int slot, OnnxValue value, int owner)
         {
@@ -123,6 +146,15 @@ public sealed class OnnxModel : Module
             root[slot] = owner;
             live[owner]++;
         }
+    }
+
+    /// <summary>The first argument whose tensor is <paramref name="tensor"/> (a pass-through output), or -1.</summary>
+    private static int ArgumentHolding(OnnxValue?[] args, Tensor? tensor)
+    {
+        if (tensor is null) return -1;
+        for (int i = 0; i < args.Length; i++)
+            if (ReferenceEquals(args[i]?.Floats, tensor)) return i;
+        return -1;
     }
 
     public override JsonObject ToSpec() =>
@@ -133,10 +165,19 @@ public sealed class OnnxModel : Module
     private static void Check(OnnxValueInfo info, OnnxValue value)
     {
         bool typeMatches = info.Type == OnnxDataType.Float ? value.IsFloat : !value.IsFloat;
-        bool shapeMatches = info.Dims is null || info.Dims.Count == value.Dims.Length && info.Dims.Select((d, i) => d is null || d == value.Dims[i]).All(m => m);
-        if (!typeMatches || !shapeMatches)
+        if (!typeMatches || !ShapeMatches(info.Dims, value.Dims))
             throw new ArgumentException($"ONNX model: input '{info.Name}' expects {OnnxDataTypes.Name(info.Type)} " +
                 $"[{(info.Dims is null ? "?" : string.Join(", ", info.Dims.Select(d => d?.ToString() ?? "N")))}], received {value}");
+    }
+
+    /// <summary>Whether <paramref name="dims"/> fit the declared ones (null: any shape; a null dimension: any size).</summary>
+    private static bool ShapeMatches(IReadOnlyList<long?>? declared, int[] dims)
+    {
+        if (declared is null) return true;
+        if (declared.Count != dims.Length) return false;
+        for (int i = 0; i < dims.Length; i++)
+            if (declared[i] is { } d && d != dims[i]) return false;
+        return true;
     }
 
     /// <summary>Keeps an initialiser as a parameter or buffer of this module (under a name without dots, which modules reserve for nesting).</summary>

@@ -1,27 +1,49 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
 namespace Fovea;
 
 /// <summary>
 /// How <see cref="Parallelism.For"/> runs its chunks (<see cref="Parallelism.ChunkCount"/>,
-/// <see cref="Parallelism.Chunk"/>) without allocating: dedicated worker threads that wait between calls.
-/// The kernels of a training step fork about forty times, and Parallel.For's bookkeeping (~1.7 KB a call)
-/// was most of a step's managed allocation. A chunk runs with <see cref="Parallelism.UseThreads"/>(1), so
-/// whatever it calls does not fork again. A call made while the workers serve another caller runs its
-/// chunks inline, in order: the chunk boundaries, and so the results, never depend on who runs them.
+/// <see cref="Parallelism.Chunk"/>) without allocating: dedicated worker threads that spin briefly between
+/// calls, then park. The kernels of a training step fork about forty times, and Parallel.For's bookkeeping
+/// (~1.7 KB a call) was most of a step's managed allocation; at batch 1 a fork carries only tens of
+/// microseconds of work, so waking a parked thread for each one (a futex round trip, much longer when the
+/// cores are busy) cost as much as the work. Hence, as in ONNX Runtime's and OpenMP's pools, a worker that
+/// finishes a chunk spins for <see cref="SpinMicroseconds"/> waiting for the next call before it parks.
+/// <para>
+/// A call publishes its chunks and claims them one at a time, as the workers do, so a caller whose workers
+/// are slow to come (parked, or descheduled on a loaded machine) runs the chunks itself instead of waiting.
+/// A chunk runs with <see cref="Parallelism.UseThreads"/>(1), so whatever it calls does not fork again.
+/// A call made while the workers serve another caller runs its chunks inline, in order. The chunk
+/// boundaries, and so the results, never depend on who runs them.
+/// </para>
 /// </summary>
 internal static class ForkJoin
 {
-    private static readonly object Gate = new();
-    private static readonly ManualResetEventSlim Finished = new(false);
-    private static Worker[] _workers = [];
+    /// <summary>How long an idle thread spins before it parks: covers the gaps between the forks of a forward pass.</summary>
+    internal const int SpinMicroseconds = 100;
 
-    // The call in progress (written under Gate before the workers are released).
+    private static readonly long SpinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
+    private static readonly object Gate = new();
+    private static readonly Parking Idle = new(), Caller = new();
+    private static int _workerCount;
+
+    // The call in progress: written by its caller before it publishes _claim, read by whoever claims a chunk.
+    // A successful claim pins the call (the caller waits for every claimed chunk), so the fields stay valid.
     private static Action<int, int>? _body;
-    private static int _count, _chunks, _pending;
+    private static int _count, _chunks, _unfinished;
     private static ExceptionDispatchInfo? _failure;
 
+    /// <summary>The call's number (high 32 bits) and how many of its chunks nobody has claimed yet (low 32 bits).</summary>
+    private static long _claim;
+
     [ThreadStatic] private static bool _forking;
+
+    /// <summary>Workers started so far, and how many of them are parked (not spinning, not working): for tests.</summary>
+    internal static int Workers => Volatile.Read(ref _workerCount);
+
+    internal static int ParkedWorkers => Idle.Parked;
 
     public static void For(int count, Action<int, int> body, int minPerChunk = 1)
     {
@@ -65,63 +87,124 @@ internal static class ForkJoin
         _count = count;
         _chunks = chunks;
         _failure = null;
-        _pending = chunks - 1;
-        Finished.Reset();
-        for (int c = 1; c < chunks; c++)
-        {
-            _workers[c - 1].Chunk = c;
-            _workers[c - 1].Start.Release();
-        }
-        try
-        {
-            using var _ = Parallelism.UseThreads(1);
-            var (start, end) = Parallelism.Chunk(count, chunks, 0);
-            body(start, end);
-        }
-        finally
-        {
-            Finished.Wait();
-            _body = null;
-        }
-        _failure?.Throw();
+        Volatile.Write(ref _unfinished, chunks);
+        int call = unchecked(CallOf(Volatile.Read(ref _claim)) + 1); // wraps after 2^32 calls: only equality matters
+        // A full fence: a worker that parks after this sees the new call, one parked before it is woken.
+        Interlocked.Exchange(ref _claim, (long)call << 32 | (uint)chunks);
+        Idle.Wake(chunks - 1);
+        using (Parallelism.UseThreads(1)) RunClaimed(call);
+        Caller.WaitUntil(new AllChunksDone());
+        _body = null;
+        var failure = _failure;
+        _failure = null;
+        failure?.Throw();
     }
+
+    /// <summary>Claims and runs chunks of call <paramref name="call"/> until none is left unclaimed.</summary>
+    private static void RunClaimed(int call)
+    {
+        while (true)
+        {
+            long claim = Volatile.Read(ref _claim);
+            int unclaimed = (int)claim;
+            if (CallOf(claim) != call || unclaimed == 0) return;
+            if (Interlocked.CompareExchange(ref _claim, claim - 1, claim) != claim) continue;
+            var (start, end) = Parallelism.Chunk(_count, _chunks, unclaimed - 1);
+            try
+            {
+                _body!(start, end);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+            }
+            if (Interlocked.Decrement(ref _unfinished) == 0) Caller.Wake(1);
+        }
+    }
+
+    private static int CallOf(long claim) => (int)(claim >> 32);
 
     private static void EnsureWorkers(int needed)
     {
-        if (_workers.Length >= needed) return;
-        var grown = new Worker[needed];
-        _workers.CopyTo(grown, 0);
-        for (int i = _workers.Length; i < needed; i++) grown[i] = new Worker();
-        _workers = grown;
+        for (; _workerCount < needed; _workerCount++)
+            new Thread(WorkerLoop) { IsBackground = true, Name = "Fovea.ForkJoin" }.Start();
     }
 
-    private sealed class Worker
+    private static void WorkerLoop()
     {
-        public readonly SemaphoreSlim Start = new(0);
-        public int Chunk;
-
-        public Worker()
+        using var _ = Parallelism.UseThreads(1);
+        int seen = CallOf(Volatile.Read(ref _claim));
+        while (true)
         {
-            new Thread(Loop) { IsBackground = true, Name = "Fovea.ForkJoin" }.Start();
+            RunClaimed(seen);
+            Idle.WaitUntil(new NewCall(seen));
+            seen = CallOf(Volatile.Read(ref _claim));
+        }
+    }
+
+    private interface ICondition
+    {
+        bool IsMet();
+    }
+
+    private readonly struct NewCall(int seen) : ICondition
+    {
+        public bool IsMet() => CallOf(Volatile.Read(ref _claim)) != seen;
+    }
+
+    private readonly struct AllChunksDone : ICondition
+    {
+        public bool IsMet() => Volatile.Read(ref _unfinished) == 0;
+    }
+
+    /// <summary>
+    /// Where threads wait for a condition: spinning for <see cref="SpinMicroseconds"/>, then blocked on a monitor.
+    /// Whoever makes the condition true does so with a full fence (an Interlocked operation) and then calls
+    /// <see cref="Wake"/>; a waiter counts itself parked with a full fence before its last look at the
+    /// condition, so one of the two always sees the other and no wake-up is lost.
+    /// </summary>
+    private sealed class Parking
+    {
+        private readonly object _monitor = new();
+        private int _parked;
+
+        public int Parked => Volatile.Read(ref _parked);
+
+        public void WaitUntil<T>(T condition) where T : struct, ICondition
+        {
+            if (Spin(condition)) return;
+            lock (_monitor)
+            {
+                Interlocked.Increment(ref _parked);
+                while (!condition.IsMet()) Monitor.Wait(_monitor);
+                Interlocked.Decrement(ref _parked);
+            }
         }
 
-        private void Loop()
+        public void Wake(int waiters)
         {
-            using var _ = Parallelism.UseThreads(1);
-            while (true)
+            if (Volatile.Read(ref _parked) == 0) return;
+            lock (_monitor)
             {
-                Start.Wait();
-                try
-                {
-                    var (start, end) = Parallelism.Chunk(_count, _chunks, Chunk);
-                    _body!(start, end);
-                }
-                catch (Exception e)
-                {
-                    Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
-                }
-                if (Interlocked.Decrement(ref _pending) == 0) Finished.Set();
+                for (int i = 0; i < waiters; i++) Monitor.Pulse(_monitor);
             }
+        }
+
+        private static bool Spin<T>(T condition) where T : struct, ICondition
+        {
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            do
+            {
+                for (int i = 0; i < 32; i++)
+                {
+                    if (condition.IsMet()) return true;
+                    Thread.SpinWait(1);
+                }
+                // On a busy machine the thread we spin for (often the caller, preempted when it woke us) may be
+                // waiting for this very core; a spinner that never yields delays it by the whole budget.
+                Thread.Yield();
+            } while (Stopwatch.GetTimestamp() < deadline);
+            return condition.IsMet();
         }
     }
 }
