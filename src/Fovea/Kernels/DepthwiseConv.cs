@@ -1,0 +1,166 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Fovea.Kernels;
+
+/// <summary>
+/// Direct depthwise convolution: groups == in_channels, each input channel c feeding output channels
+/// c·m … c·m + m − 1 (channel multiplier m = O / C ≥ 1), any kernel, stride, padding and dilation.
+/// A depthwise layer does 2·kH·kW flops per output, far too few for a GEMM: as one GEMM per group it
+/// spent its time packing tiny matrices. Here each input plane is copied once into a zero-padded
+/// <see cref="PhasedPlane"/> in which every kernel tap reads a contiguous run of inputs for consecutive
+/// output columns, whatever the stride, so output rows are computed a vector at a time with all taps
+/// accumulated in registers. Work is split over planes (N·C for the forward and input gradient, C for the
+/// weight gradient), so every float sum runs on one thread in a fixed order.
+/// Arrays rather than spans because the planes are shared out to <see cref="Parallelism"/> workers.
+/// </summary>
+internal static unsafe class DepthwiseConv
+{
+    /// <summary>Whether <paramref name="g"/> is depthwise (one input channel per group, more than one group).</summary>
+    public static bool Supports(ConvGeometry g) => g.Groups > 1 && g.Groups == g.InChannels;
+
+    /// <summary>y [N, O, outH, outW] = depthwise conv of x [N, C, H, W] with weight [O, 1, kH, kW] (+ bias [O]).</summary>
+    public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y)
+    {
+        var plane = new PhasedPlane(g);
+        int m = g.OutChannels / g.InChannels, taps = g.KernelHeight * g.KernelWidth;
+        Parallelism.For(g.Batch * g.InChannels, (start, end) =>
+        {
+            float[] padded = TensorPool.Rent(plane.Length);
+            int[] offsets = TensorPool.RentInts(taps);
+            plane.TapOffsets(offsets);
+            fixed (float* xs = x, ws = weight, ys = y, pp = padded)
+            fixed (int* offs = offsets)
+            {
+                for (int nc = start; nc < end; nc++)
+                {
+                    plane.Fill(xs + (long)nc * g.InPixels, pp);
+                    for (int j = 0; j < m; j++)
+                    {
+                        int o = nc % g.InChannels * m + j;
+                        float b = bias is null ? 0f : bias[o];
+                        OutputPlane(g, plane, pp, ws + o * taps, offs, taps, b, ys + ((long)nc * m + j) * g.OutPixels);
+                    }
+                }
+            }
+            TensorPool.ReturnInts(offsets);
+            TensorPool.Return(padded);
+        });
+    }
+
+    /// <summary>One output plane: bias plus every tap, summed tap by tap in a register per output.</summary>
+    private static void OutputPlane(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y)
+    {
+        int outW = g.OutWidth, width = Vector<float>.Count;
+        for (int oh = 0; oh < g.OutHeight; oh++, y += outW)
+        {
+            float* row = padded + (long)plane.RowOffset(oh);
+            int ow = 0;
+            // A short last block is redone overlapping the previous one: outputs are written, not added, so that is harmless.
+            for (; outW >= width; ow += width)
+            {
+                if (ow > outW - width) ow = outW - width;
+                var acc = new Vector<float>(bias);
+                for (int t = 0; t < taps; t++)
+                    acc = Vector.FusedMultiplyAdd(Vector.Load(row + offsets[t] + ow), new Vector<float>(w[t]), acc);
+                acc.Store(y + ow);
+                if (ow == outW - width) break;
+            }
+            if (outW >= width) continue;
+            for (; ow < outW; ow++)
+            {
+                float acc = bias;
+                for (int t = 0; t < taps; t++) acc = MathF.FusedMultiplyAdd(row[offsets[t] + ow], w[t], acc);
+                y[ow] = acc;
+            }
+        }
+    }
+
+    /// <summary>dx [N, C, H, W] += the input gradient for output gradient dy [N, O, outH, outW]: each dy row scattered into a padded plane per tap.</summary>
+    public static void InputGradient(ConvGeometry g, float[] dy, float[] weight, float[] dx)
+    {
+        var plane = new PhasedPlane(g);
+        int m = g.OutChannels / g.InChannels, taps = g.KernelHeight * g.KernelWidth, outW = g.OutWidth;
+        Parallelism.For(g.Batch * g.InChannels, (start, end) =>
+        {
+            float[] padded = TensorPool.Rent(plane.Length);
+            int[] offsets = TensorPool.RentInts(taps);
+            plane.TapOffsets(offsets);
+            fixed (float* dys = dy, ws = weight, dxs = dx, pp = padded)
+            fixed (int* offs = offsets)
+            {
+                for (int nc = start; nc < end; nc++)
+                {
+                    new Span<float>(pp, plane.Length).Clear();
+                    for (int j = 0; j < m; j++)
+                    {
+                        float* w = ws + (nc % g.InChannels * m + j) * taps;
+                        float* dyRow = dys + ((long)nc * m + j) * g.OutPixels;
+                        for (int oh = 0; oh < g.OutHeight; oh++, dyRow += outW)
+                        {
+                            float* row = pp + (long)plane.RowOffset(oh);
+                            var source = new ReadOnlySpan<float>(dyRow, outW);
+                            for (int t = 0; t < taps; t++)
+                            {
+                                var target = new Span<float>(row + offsets[t], outW);
+                                TensorPrimitives.MultiplyAdd(source, w[t], target, target);
+                            }
+                        }
+                    }
+                    plane.AddBack(pp, dxs + (long)nc * g.InPixels);
+                }
+            }
+            TensorPool.ReturnInts(offsets);
+            TensorPool.Return(padded);
+        });
+    }
+
+    /// <summary>
+    /// dW [O, 1, kH, kW] and dBias [O] += the parameter gradients (either may be null). Split over input channels,
+    /// each summing over the whole batch in order, so no partial sums cross threads.
+    /// </summary>
+    public static void ParameterGradients(ConvGeometry g, float[] x, float[] dy, float[]? dw, float[]? dbias)
+    {
+        var plane = new PhasedPlane(g);
+        int m = g.OutChannels / g.InChannels, taps = g.KernelHeight * g.KernelWidth, outW = g.OutWidth, outPixels = g.OutPixels;
+        Parallelism.For(g.InChannels, (start, end) =>
+        {
+            float[] padded = TensorPool.Rent(plane.Length);
+            float[] sums = TensorPool.Rent(m * taps);
+            int[] offsets = TensorPool.RentInts(taps);
+            plane.TapOffsets(offsets);
+            fixed (float* xs = x, dys = dy, pp = padded, acc = sums)
+            fixed (int* offs = offsets)
+            {
+                for (int c = start; c < end; c++)
+                {
+                    new Span<float>(acc, m * taps).Clear();
+                    for (int n = 0; n < g.Batch; n++)
+                    {
+                        long nc = (long)n * g.InChannels + c;
+                        if (dw is not null) plane.Fill(xs + nc * g.InPixels, pp);
+                        for (int j = 0; j < m; j++)
+                        {
+                            float* dyPlane = dys + (nc * m + j) * outPixels;
+                            if (dbias is not null) dbias[c * m + j] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyPlane, outPixels));
+                            if (dw is null) continue;
+                            for (int oh = 0; oh < g.OutHeight; oh++)
+                            {
+                                var dyRow = new ReadOnlySpan<float>(dyPlane + oh * outW, outW);
+                                float* row = pp + (long)plane.RowOffset(oh);
+                                for (int t = 0; t < taps; t++)
+                                    acc[j * taps + t] += TensorPrimitives.Dot(dyRow, new ReadOnlySpan<float>(row + offsets[t], outW));
+                            }
+                        }
+                    }
+                    if (dw is null) continue;
+                    var target = dw.AsSpan(c * m * taps, m * taps);
+                    TensorPrimitives.Add(target, new ReadOnlySpan<float>(acc, m * taps), target);
+                }
+            }
+            TensorPool.ReturnInts(offsets);
+            TensorPool.Return(sums);
+            TensorPool.Return(padded);
+        });
+    }
+}
