@@ -26,7 +26,14 @@ internal static unsafe class BatchedIm2ColConv
     /// has so few pixels that the transposed product is a matrix-vector one.
     /// </summary>
     public static bool Supports(ConvGeometry g) =>
-        g.Groups == 1 && (ImagesPerGemm(g) > 1 || g.OutPixels <= Gemm.SmallRows);
+        g.Groups == 1 && g.OutPixels <= MaxPixels(g) && (ImagesPerGemm(g) > 1 || g.OutPixels <= Gemm.SmallRows);
+
+    /// <summary>
+    /// Above this many output pixels an image fills the GEMM's tiles well enough that building the im2col matrix
+    /// (a gather of K floats per pixel) costs more than batching saves. The implicit GEMM builds none, so it keeps
+    /// images of 16 pixels and more (measured: 4×4 at 0.8×, 3×3 at 1.2–2.4×); per-image im2col loses up to 8×8.
+    /// </summary>
+    private static int MaxPixels(ConvGeometry g) => ImplicitConv.Supports(g) ? 15 : 64;
 
     /// <summary>Images whose windows go into one GEMM; depends only on the geometry, so the bits do not depend on the thread count.</summary>
     public static int ImagesPerGemm(ConvGeometry g)
@@ -128,6 +135,13 @@ internal static unsafe class BatchedIm2ColConv
                 for (int q = 0; q < p; q++)
                 {
                     int* pixel = offs + q * taps;
+                    if (taps == 1 && pixel[0] >= 0)
+                    {
+                        // 1×1 windows (strided downsamples): one gather down the channels.
+                        float* source = image + pixel[0];
+                        for (int c = 0; c < channels; c++, row++) *row = source[(long)c * inPixels];
+                        continue;
+                    }
                     for (int c = 0; c < channels; c++)
                     {
                         float* plane = image + (long)c * inPixels;

@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 
 namespace Fovea.Kernels;
@@ -48,30 +48,46 @@ internal static unsafe class DepthwiseConv
         });
     }
 
-    /// <summary>One output plane: bias plus every tap, summed tap by tap in a register per output.</summary>
+    /// <summary>
+    /// One output plane: bias plus every tap, summed tap by tap in a register per output. Rows go a vector at a
+    /// time with the widest vector that fits the row (MobileNet's late rows are 8 or 4 wide), scalar below 4.
+    /// </summary>
     private static void OutputPlane(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y)
     {
-        int outW = g.OutWidth, width = Vector<float>.Count;
+        int outW = g.OutWidth;
+        if (outW >= 16 && Vector512.IsHardwareAccelerated) OutputRows<Vector512<float>, V512>(g, plane, padded, w, offsets, taps, bias, y);
+        else if (outW >= 8 && Vector256.IsHardwareAccelerated) OutputRows<Vector256<float>, V256>(g, plane, padded, w, offsets, taps, bias, y);
+        else if (outW >= 4 && Vector128.IsHardwareAccelerated) OutputRows<Vector128<float>, V128>(g, plane, padded, w, offsets, taps, bias, y);
+        else
+        {
+            for (int oh = 0; oh < g.OutHeight; oh++, y += outW)
+            {
+                float* row = padded + (long)plane.RowOffset(oh);
+                for (int ow = 0; ow < outW; ow++)
+                {
+                    float acc = bias;
+                    for (int t = 0; t < taps; t++) acc = MathF.FusedMultiplyAdd(row[offsets[t] + ow], w[t], acc);
+                    y[ow] = acc;
+                }
+            }
+        }
+    }
+
+    /// <summary>Rows of at least one vector; a short last block is redone overlapping the previous one (outputs are written, not added, so that is harmless).</summary>
+    private static void OutputRows<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int outW = g.OutWidth, width = TOps.Width, last = outW - width;
         for (int oh = 0; oh < g.OutHeight; oh++, y += outW)
         {
             float* row = padded + (long)plane.RowOffset(oh);
-            int ow = 0;
-            // A short last block is redone overlapping the previous one: outputs are written, not added, so that is harmless.
-            for (; outW >= width; ow += width)
+            for (int ow = 0; ; ow += width)
             {
-                if (ow > outW - width) ow = outW - width;
-                var acc = new Vector<float>(bias);
-                for (int t = 0; t < taps; t++)
-                    acc = Vector.FusedMultiplyAdd(Vector.Load(row + offsets[t] + ow), new Vector<float>(w[t]), acc);
-                acc.Store(y + ow);
-                if (ow == outW - width) break;
-            }
-            if (outW >= width) continue;
-            for (; ow < outW; ow++)
-            {
-                float acc = bias;
-                for (int t = 0; t < taps; t++) acc = MathF.FusedMultiplyAdd(row[offsets[t] + ow], w[t], acc);
-                y[ow] = acc;
+                if (ow > last) ow = last;
+                var acc = TOps.Broadcast(bias);
+                for (int t = 0; t < taps; t++) acc = TOps.MultiplyAdd(TOps.Load(row + offsets[t] + ow), TOps.Broadcast(w[t]), acc);
+                TOps.Store(y + ow, acc);
+                if (ow == last) break;
             }
         }
     }
@@ -95,17 +111,10 @@ internal static unsafe class DepthwiseConv
                     for (int j = 0; j < m; j++)
                     {
                         float* w = ws + (nc % g.InChannels * m + j) * taps;
-                        float* dyRow = dys + ((long)nc * m + j) * g.OutPixels;
-                        for (int oh = 0; oh < g.OutHeight; oh++, dyRow += outW)
-                        {
-                            float* row = pp + (long)plane.RowOffset(oh);
-                            var source = new ReadOnlySpan<float>(dyRow, outW);
-                            for (int t = 0; t < taps; t++)
-                            {
-                                var target = new Span<float>(row + offsets[t], outW);
-                                TensorPrimitives.MultiplyAdd(source, w[t], target, target);
-                            }
-                        }
+                        float* dyPlane = dys + ((long)nc * m + j) * g.OutPixels;
+                        if (outW >= 16 && Vector512.IsHardwareAccelerated) ScatterPlane<Vector512<float>, V512>(g, plane, dyPlane, w, offs, taps, pp);
+                        else if (outW >= 8 && Vector256.IsHardwareAccelerated) ScatterPlane<Vector256<float>, V256>(g, plane, dyPlane, w, offs, taps, pp);
+                        else ScatterPlane<Vector128<float>, V128>(g, plane, dyPlane, w, offs, taps, pp);
                     }
                     plane.AddBack(pp, dxs + (long)nc * g.InPixels);
                 }
@@ -144,13 +153,9 @@ internal static unsafe class DepthwiseConv
                             float* dyPlane = dys + (nc * m + j) * outPixels;
                             if (dbias is not null) dbias[c * m + j] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyPlane, outPixels));
                             if (dw is null) continue;
-                            for (int oh = 0; oh < g.OutHeight; oh++)
-                            {
-                                var dyRow = new ReadOnlySpan<float>(dyPlane + oh * outW, outW);
-                                float* row = pp + (long)plane.RowOffset(oh);
-                                for (int t = 0; t < taps; t++)
-                                    acc[j * taps + t] += TensorPrimitives.Dot(dyRow, new ReadOnlySpan<float>(row + offsets[t], outW));
-                            }
+                            if (outW >= 16 && Vector512.IsHardwareAccelerated) AccumulateTaps<Vector512<float>, V512>(g, plane, dyPlane, pp, offs, taps, acc + j * taps);
+                            else if (outW >= 8 && Vector256.IsHardwareAccelerated) AccumulateTaps<Vector256<float>, V256>(g, plane, dyPlane, pp, offs, taps, acc + j * taps);
+                            else AccumulateTaps<Vector128<float>, V128>(g, plane, dyPlane, pp, offs, taps, acc + j * taps);
                         }
                     }
                     if (dw is null) continue;
@@ -162,5 +167,51 @@ internal static unsafe class DepthwiseConv
             TensorPool.Return(sums);
             TensorPool.Return(padded);
         });
+    }
+
+    /// <summary>
+    /// Adds one dy plane times the kernel into the padded input-gradient plane, a tap at a time over the whole
+    /// plane: neighbouring taps write overlapping vectors, and a load that partly overlaps a store still in flight
+    /// stalls, so the stores of one tap are long retired when the next tap reads them. The end of each row (and rows
+    /// shorter than a vector) go one float at a time.
+    /// </summary>
+    private static void ScatterPlane<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* dyPlane, float* w, int* offsets, int taps, float* padded)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int outW = g.OutWidth, vectorEnd = outW - outW % TOps.Width;
+        for (int t = 0; t < taps; t++)
+        {
+            var weight = TOps.Broadcast(w[t]);
+            float* dyRow = dyPlane;
+            for (int oh = 0; oh < g.OutHeight; oh++, dyRow += outW)
+            {
+                float* row = padded + (long)plane.RowOffset(oh) + offsets[t];
+                for (int ow = 0; ow < vectorEnd; ow += TOps.Width)
+                    TOps.Store(row + ow, TOps.MultiplyAdd(TOps.Load(dyRow + ow), weight, TOps.Load(row + ow)));
+                for (int ow = vectorEnd; ow < outW; ow++) row[ow] += dyRow[ow] * w[t];
+            }
+        }
+    }
+
+    /// <summary>
+    /// sums[t] += Σ over the plane of dy · (the input tap t reads): one vector accumulator per tap across all rows,
+    /// summed across lanes once, in a fixed order.
+    /// </summary>
+    private static void AccumulateTaps<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* dyPlane, float* padded, int* offsets, int taps, float* sums)
+        where TVec : struct where TOps : struct, IVectorOps<TVec>
+    {
+        int outW = g.OutWidth, vectorEnd = outW - outW % TOps.Width;
+        for (int t = 0; t < taps; t++)
+        {
+            var acc = TOps.Broadcast(0f);
+            float tail = 0f;
+            for (int oh = 0; oh < g.OutHeight; oh++)
+            {
+                float* dyRow = dyPlane + oh * outW, row = padded + (long)plane.RowOffset(oh) + offsets[t];
+                for (int ow = 0; ow < vectorEnd; ow += TOps.Width) acc = TOps.MultiplyAdd(TOps.Load(dyRow + ow), TOps.Load(row + ow), acc);
+                for (int ow = vectorEnd; ow < outW; ow++) tail += dyRow[ow] * row[ow];
+            }
+            sums[t] += TOps.Sum(acc) + tail;
+        }
     }
 }

@@ -51,30 +51,37 @@ internal readonly unsafe struct PhasedPlane
     /// <summary>Writes the padded, phase-split copy of <paramref name="image"/> [H, W] into <paramref name="plane"/>.</summary>
     public void Fill(float* image, float* plane)
     {
-        int width = _g.InWidth;
+        int width = _g.InWidth, stride = _g.StrideWidth;
+        int* ranges = stackalloc int[2 * stride];
+        PhaseRanges(ranges);
         for (int r = 0; r < Rows; r++)
         {
-            var row = new Span<float>(plane + (long)r * RowLength, RowLength);
+            float* row = plane + (long)r * RowLength;
             int ih = r - _g.PadTop;
             if ((uint)ih >= (uint)_g.InHeight)
             {
-                row.Clear();
+                new Span<float>(row, RowLength).Clear();
                 continue;
             }
             float* source = image + (long)ih * width;
-            if (_g.StrideWidth == 1)
+            if (stride == 1)
             {
-                var (lo, hi) = InsideColumns();
-                row[..lo].Clear();
-                if (hi > lo) new ReadOnlySpan<float>(source + lo - _g.PadLeft, hi - lo).CopyTo(row[lo..]);
-                row[Math.Max(lo, hi)..].Clear();
+                var (lo, hi) = (ranges[0], ranges[1]);
+                var entries = new Span<float>(row, RowLength);
+                entries[..lo].Clear();
+                new ReadOnlySpan<float>(source + lo - _g.PadLeft, hi - lo).CopyTo(entries[lo..]);
+                entries[hi..].Clear();
                 continue;
             }
-            for (int s = 0, phase = 0, q = 0; s < Columns; s++)
+            // Strided layers are the small late ones: on their short rows plain loops cost less than span calls.
+            for (int phase = 0; phase < stride; phase++)
             {
-                int iw = s - _g.PadLeft;
-                row[phase * PhaseWidth + q] = (uint)iw < (uint)width ? source[iw] : 0f;
-                if (++phase == _g.StrideWidth) (phase, q) = (0, q + 1);
+                float* entries = row + phase * PhaseWidth;
+                float* column = source + phase - _g.PadLeft;
+                int lo = ranges[2 * phase], hi = ranges[2 * phase + 1], q = 0;
+                for (; q < lo; q++) entries[q] = 0f;
+                for (; q < hi; q++) entries[q] = column[q * stride];
+                for (; q < PhaseWidth; q++) entries[q] = 0f;
             }
         }
     }
@@ -82,21 +89,41 @@ internal readonly unsafe struct PhasedPlane
     /// <summary>The adjoint of <see cref="Fill"/>: adds each padded entry that is an image pixel into <paramref name="image"/> [H, W].</summary>
     public void AddBack(float* plane, float* image)
     {
-        int width = _g.InWidth, rows = Math.Min(_g.InHeight, Rows - _g.PadTop);
-        var (lo, hi) = InsideColumns();
+        int width = _g.InWidth, stride = _g.StrideWidth, rows = Math.Min(_g.InHeight, Rows - _g.PadTop);
+        int* ranges = stackalloc int[2 * stride];
+        PhaseRanges(ranges);
         for (int ih = 0; ih < rows; ih++)
         {
             float* row = plane + (long)(ih + _g.PadTop) * RowLength;
-            float* target = image + (long)ih * width - _g.PadLeft;
-            if (_g.StrideWidth == 1 && hi > lo)
+            float* target = image + (long)ih * width;
+            for (int phase = 0; phase < stride; phase++)
             {
-                var t = new Span<float>(target + lo, hi - lo);
-                TensorPrimitives.Add(t, new ReadOnlySpan<float>(row + lo, hi - lo), t);
+                float* entries = row + phase * PhaseWidth, column = target + phase - _g.PadLeft;
+                int lo = ranges[2 * phase], hi = ranges[2 * phase + 1];
+                if (stride == 1 && hi > lo)
+                {
+                    var t = new Span<float>(column + lo, hi - lo);
+                    TensorPrimitives.Add(t, new ReadOnlySpan<float>(entries + lo, hi - lo), t);
+                }
+                else for (int q = lo; q < hi; q++) column[q * stride] += entries[q];
             }
-            else for (int s = lo; s < hi; s++) target[s] += row[s % _g.StrideWidth * PhaseWidth + s / _g.StrideWidth];
         }
     }
 
-    /// <summary>The padded columns [lo, hi) that hold image pixels.</summary>
-    private (int Lo, int Hi) InsideColumns() => (Math.Min(_g.PadLeft, Columns), Math.Min(Columns, _g.PadLeft + _g.InWidth));
+    /// <summary>
+    /// For each phase, the entries [lo, hi) that hold image pixels: entry q is padded column q·sW + phase, image
+    /// column q·sW + phase − padLeft. The same for every row, so computed once per plane (divisions are slow).
+    /// </summary>
+    private void PhaseRanges(int* ranges)
+    {
+        int stride = _g.StrideWidth;
+        for (int phase = 0; phase < stride; phase++)
+        {
+            int first = _g.PadLeft - phase;
+            int lo = Math.Min(first <= 0 ? 0 : (first + stride - 1) / stride, PhaseWidth);
+            int hi = Math.Clamp((Math.Min(_g.InWidth + _g.PadLeft, Columns) - phase + stride - 1) / stride, lo, PhaseWidth);
+            ranges[2 * phase] = lo;
+            ranges[2 * phase + 1] = hi;
+        }
+    }
 }
