@@ -22,6 +22,8 @@ public class DepthwiseAndBatchedConvTests
         ["dw_k3x5_s2x1_asymmetric"] = Of(2, 3, 6, (7, 23), (3, 5), (2, 1), (0, 2, 3, 1), (1, 1), 3),
         ["dw_k4x2_s1x3_asymmetric"] = Of(2, 2, 2, (8, 31), (4, 2), (1, 3), (1, 2, 0, 1), (1, 2), 2),
         ["dw_k3_s2_p1_1x1"] = Of(4, 6, 6, (2, 2), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 6),
+        ["dw_k3_p1_2x2_two_blocks_n33"] = Of(33, 70, 70, (2, 2), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 70),
+        ["dw_k3_m2_3x2_asymmetric_two_blocks"] = Of(3, 65, 130, (3, 2), (3, 3), (1, 1), (0, 2, 1, 1), (1, 1), 65),
         // Batched im2col: ungrouped, few output pixels per image.
         ["b_k3_p1_1x1_n32"] = Of(32, 17, 13, (1, 1), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
         ["b_k3_p1_3x3_n33"] = Of(33, 5, 7, (3, 3), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
@@ -55,11 +57,13 @@ public class DepthwiseAndBatchedConvTests
         Assert.True(name.StartsWith("dw") ? DepthwiseConv.Supports(g) : BatchedIm2ColConv.Supports(g) && !DepthwiseConv.Supports(g), name);
         var (x, w, b, dy) = Inputs(g);
         var (y, dx, dw, db) = Naive(g, x, w, b, dy);
-        foreach (int threads in new[] { 1, 2 })
+        // Both depthwise kernels handle every depthwise geometry; F.Conv2d picks one by the row width.
+        foreach (var (threads, byChannels) in new[] { (1, false), (2, false), (1, true), (2, true) })
         {
+            if (byChannels && !DepthwiseConv.Supports(g)) continue;
             using var _ = Parallelism.UseThreads(threads);
-            var (ky, kdx, kdw, kdb) = RunKernels(g, x, w, b, dy);
-            string what = $"{name}, {threads} threads";
+            var (ky, kdx, kdw, kdb) = RunKernels(g, x, w, b, dy, byChannels);
+            string what = $"{name}, {threads} threads{(byChannels ? ", by channels" : "")}";
             TensorAssert.Close(y, ky, 1e-5, 1e-5, what + ": y");
             TensorAssert.Close(dx, kdx, 1e-5, 1e-5, what + ": dx");
             TensorAssert.Close(dw, kdw, 1e-5, 1e-4, what + ": dw");
@@ -91,7 +95,8 @@ public class DepthwiseAndBatchedConvTests
     }
 
     [Theory]
-    [InlineData(2, 3, 6, 7, 5, 3, 2, 1, 3)]   // depthwise, multiplier 2, stride 2
+    [InlineData(2, 3, 6, 7, 5, 3, 2, 1, 3)]   // depthwise, multiplier 2, stride 2 (3 outputs a row: by channels)
+    [InlineData(2, 3, 3, 9, 9, 3, 1, 1, 3)]   // depthwise, 9 outputs a row: along rows
     [InlineData(3, 4, 4, 5, 6, 3, 1, 2, 4)]   // depthwise, dilation-sized padding
     [InlineData(5, 3, 4, 2, 3, 3, 1, 1, 1)]   // batched: 2×3 pixels per image
     [InlineData(3, 4, 5, 5, 5, 1, 2, 0, 1)]   // batched: 1×1 stride 2
@@ -105,15 +110,16 @@ public class DepthwiseAndBatchedConvTests
     }
 
     [Theory]
-    [InlineData("dw_k3_s2_p1_m2_n33")]
-    [InlineData("b_k3_p1_3x3_n33")]
-    public void TwoThreadsGiveTheSameBitsTwice(string name)
+    [InlineData("dw_k3_s2_p1_m2_n33", false)]
+    [InlineData("dw_k3_p1_2x2_two_blocks_n33", true)]
+    [InlineData("b_k3_p1_3x3_n33", false)]
+    public void TwoThreadsGiveTheSameBitsTwice(string name, bool byChannels)
     {
         var g = Cases[name];
         var (x, w, b, dy) = Inputs(g);
         using var _ = Parallelism.UseThreads(2);
-        var first = RunKernels(g, x, w, b, dy);
-        var second = RunKernels(g, x, w, b, dy);
+        var first = RunKernels(g, x, w, b, dy, byChannels);
+        var second = RunKernels(g, x, w, b, dy, byChannels);
         TensorAssert.Close(first.Y, second.Y, 0, 0, "y");
         TensorAssert.Close(first.Dx, second.Dx, 0, 0, "dx");
         TensorAssert.Close(first.Dw, second.Dw, 0, 0, "dw");
@@ -121,13 +127,19 @@ public class DepthwiseAndBatchedConvTests
     }
 
     /// <summary>The kernels called the way F.Conv2d calls them; gradients start at 0.5 to check they accumulate.</summary>
-    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunKernels(ConvGeometry g, float[] x, float[] w, float[] b, float[] dy)
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunKernels(ConvGeometry g, float[] x, float[] w, float[] b, float[] dy, bool byChannels = false)
     {
         var y = Filled(g.OutputShape.Length, float.NaN);
         var dx = Filled(x.Length, 0.5f);
         var dw = Filled(w.Length, 0.5f);
         var db = Filled(b.Length, 0.5f);
-        if (DepthwiseConv.Supports(g))
+        if (byChannels)
+        {
+            DepthwiseConvByChannels.Forward(g, x, w, b, y);
+            DepthwiseConvByChannels.InputGradient(g, dy, w, dx);
+            DepthwiseConvByChannels.ParameterGradients(g, x, dy, dw, db);
+        }
+        else if (DepthwiseConv.Supports(g))
         {
             DepthwiseConv.Forward(g, x, w, b, y);
             DepthwiseConv.InputGradient(g, dy, w, dx);
