@@ -73,20 +73,38 @@ internal static unsafe class DepthwiseConv
         }
     }
 
-    /// <summary>Rows of at least one vector; a short last block is redone overlapping the previous one (outputs are written, not added, so that is harmless).</summary>
+    /// <summary>
+    /// Rows of at least one vector, four rows at a time: four independent accumulators, where one would wait on
+    /// its own FMA latency at every tap. Outputs are written, not added, so blocks past the end are simply redone
+    /// overlapping: the last vector of a row shifts back to end at the row's end, and rows past the last repeat it.
+    /// </summary>
     private static void OutputRows<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
-        int outW = g.OutWidth, width = TOps.Width, last = outW - width;
-        for (int oh = 0; oh < g.OutHeight; oh++, y += outW)
+        int outW = g.OutWidth, width = TOps.Width, last = outW - width, lastRow = g.OutHeight - 1;
+        for (int oh = 0; oh <= lastRow; oh += 4)
         {
-            float* row = padded + (long)plane.RowOffset(oh);
+            int oh1 = Math.Min(oh + 1, lastRow), oh2 = Math.Min(oh + 2, lastRow), oh3 = Math.Min(oh + 3, lastRow);
+            float* row0 = padded + (long)plane.RowOffset(oh), row1 = padded + (long)plane.RowOffset(oh1);
+            float* row2 = padded + (long)plane.RowOffset(oh2), row3 = padded + (long)plane.RowOffset(oh3);
             for (int ow = 0; ; ow += width)
             {
                 if (ow > last) ow = last;
-                var acc = TOps.Broadcast(bias);
-                for (int t = 0; t < taps; t++) acc = TOps.MultiplyAdd(TOps.Load(row + offsets[t] + ow), TOps.Broadcast(w[t]), acc);
-                TOps.Store(y + ow, acc);
+                var acc0 = TOps.Broadcast(bias);
+                var (acc1, acc2, acc3) = (acc0, acc0, acc0);
+                for (int t = 0; t < taps; t++)
+                {
+                    var weight = TOps.Broadcast(w[t]);
+                    int at = offsets[t] + ow;
+                    acc0 = TOps.MultiplyAdd(TOps.Load(row0 + at), weight, acc0);
+                    acc1 = TOps.MultiplyAdd(TOps.Load(row1 + at), weight, acc1);
+                    acc2 = TOps.MultiplyAdd(TOps.Load(row2 + at), weight, acc2);
+                    acc3 = TOps.MultiplyAdd(TOps.Load(row3 + at), weight, acc3);
+                }
+                TOps.Store(y + oh * outW + ow, acc0);
+                TOps.Store(y + oh1 * outW + ow, acc1);
+                TOps.Store(y + oh2 * outW + ow, acc2);
+                TOps.Store(y + oh3 * outW + ow, acc3);
                 if (ow == last) break;
             }
         }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Fovea.Kernels;
 
@@ -66,11 +67,11 @@ internal readonly unsafe struct PhasedPlane
             float* source = image + (long)ih * width;
             if (stride == 1)
             {
-                var (lo, hi) = (ranges[0], ranges[1]);
-                var entries = new Span<float>(row, RowLength);
-                entries[..lo].Clear();
-                new ReadOnlySpan<float>(source + lo - _g.PadLeft, hi - lo).CopyTo(entries[lo..]);
-                entries[hi..].Clear();
+                // Most rows are short (a small CNN's planes), where span calls cost more than the copy.
+                int lo = ranges[0], hi = ranges[1];
+                for (int q = 0; q < lo; q++) row[q] = 0f;
+                Copy(source + lo - _g.PadLeft, row + lo, hi - lo);
+                for (int q = hi; q < RowLength; q++) row[q] = 0f;
                 continue;
             }
             // Strided layers are the small late ones: on their short rows plain loops cost less than span calls.
@@ -84,6 +85,27 @@ internal readonly unsafe struct PhasedPlane
                 for (; q < PhaseWidth; q++) entries[q] = 0f;
             }
         }
+    }
+
+    /// <summary>Copies <paramref name="count"/> floats with the widest vectors that fit, the last one overlapping the one before.</summary>
+    private static void Copy(float* source, float* target, int count)
+    {
+        if (count >= 16 && Vector512.IsHardwareAccelerated)
+        {
+            for (int i = 0; i < count - 16; i += 16) Vector512.Load(source + i).Store(target + i);
+            Vector512.Load(source + count - 16).Store(target + count - 16);
+        }
+        else if (count >= 8)
+        {
+            for (int i = 0; i < count - 8; i += 8) Vector256.Load(source + i).Store(target + i);
+            Vector256.Load(source + count - 8).Store(target + count - 8);
+        }
+        else if (count >= 4)
+        {
+            Vector128.Load(source).Store(target);
+            Vector128.Load(source + count - 4).Store(target + count - 4);
+        }
+        else for (int i = 0; i < count; i++) target[i] = source[i];
     }
 
     /// <summary>The adjoint of <see cref="Fill"/>: adds each padded entry that is an image pixel into <paramref name="image"/> [H, W].</summary>
