@@ -11,7 +11,7 @@ public static partial class F
         else DepthwiseConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data);
     }
 
-    /// <summary>dX by planes, dW and dBias by channels: no gradient is summed across threads, so no chunked partials are needed.</summary>
+    /// <summary>dX by planes (no sum crosses threads); dW and dBias by channel blocks, or by chunks of the batch added in order.</summary>
     private static void DepthwiseConv2dBackward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, float[] dy)
     {
         bool byChannels = DepthwiseConvByChannels.Supports(g);
@@ -21,10 +21,22 @@ public static partial class F
             if (byChannels) DepthwiseConvByChannels.InputGradient(g, dy, weight.Data, dx);
             else DepthwiseConv.InputGradient(g, dy, weight.Data, dx);
         }
-        float[]? dw = weight.RequiresGrad ? ChunkedGradient.GradientArray(weight) : null;
-        float[]? db = bias is not null && bias.RequiresGrad ? ChunkedGradient.GradientArray(bias) : null;
-        if (dw is null && db is null) return;
-        if (byChannels) DepthwiseConvByChannels.ParameterGradients(g, x.Data, dy, dw, db);
-        else DepthwiseConv.ParameterGradients(g, x.Data, dy, dw, db);
+        if (byChannels)
+        {
+            float[]? dw = weight.RequiresGrad ? ChunkedGradient.GradientArray(weight) : null;
+            float[]? db = bias is not null && bias.RequiresGrad ? ChunkedGradient.GradientArray(bias) : null;
+            if (dw is not null || db is not null) DepthwiseConvByChannels.ParameterGradients(g, x.Data, dy, dw, db);
+            return;
+        }
+        // The row kernel sums parameter gradients over a chunk of the batch; the chunks are added in order.
+        int chunks = Parallelism.ChunkCount(g.Batch);
+        var dwChunks = weight.RequiresGrad ? new ChunkedGradient(weight, chunks) : null;
+        var dbChunks = bias is not null && bias.RequiresGrad ? new ChunkedGradient(bias, chunks) : null;
+        if (dwChunks is null && dbChunks is null) return;
+        float[] xs = x.Data;
+        ChunkedGradient.ForEachChunk(g.Batch, chunks, (chunk, start, end) =>
+            DepthwiseConv.ParameterGradients(g, xs, dy, start, end - start, dwChunks is null ? default : dwChunks.For(chunk), dbChunks is null ? default : dbChunks.For(chunk)));
+        dwChunks?.Reduce();
+        dbChunks?.Reduce();
     }
 }

@@ -10,8 +10,8 @@ namespace Fovea.Kernels;
 /// spent its time packing tiny matrices. Here each input plane is copied once into a zero-padded
 /// <see cref="PhasedPlane"/> in which every kernel tap reads a contiguous run of inputs for consecutive
 /// output columns, whatever the stride, so output rows are computed a vector at a time with all taps
-/// accumulated in registers. Work is split over planes (N·C for the forward and input gradient, C for the
-/// weight gradient), so every float sum runs on one thread in a fixed order.
+/// accumulated in registers. The forward and input gradient are split over planes (N·C), so every float sum
+/// runs on one thread in a fixed order; the parameter gradients run on a chunk of the batch, summed by the caller.
 /// Arrays rather than spans because the planes are shared out to <see cref="Parallelism"/> workers.
 /// </summary>
 internal static unsafe class DepthwiseConv
@@ -110,9 +110,18 @@ internal static unsafe class DepthwiseConv
         }
     }
 
-    /// <summary>dx [N, C, H, W] += the input gradient for output gradient dy [N, O, outH, outW]: each dy row scattered into a padded plane per tap.</summary>
+    /// <summary>
+    /// dx [N, C, H, W] += the input gradient for output gradient dy [N, O, outH, outW]. At stride 1 it is itself a
+    /// depthwise convolution (<see cref="InputGradientAsConvolution"/>); otherwise each dy row is scattered into a
+    /// padded plane per tap.
+    /// </summary>
     public static void InputGradient(ConvGeometry g, float[] dy, float[] weight, float[] dx)
     {
+        if (IsStrideOneWithinExtent(g))
+        {
+            InputGradientAsConvolution(g, dy, weight, dx);
+            return;
+        }
         var plane = new PhasedPlane(g);
         int m = g.OutChannels / g.InChannels, taps = g.KernelHeight * g.KernelWidth, outW = g.OutWidth;
         Parallelism.For(g.Batch * g.InChannels, (start, end) =>
@@ -143,48 +152,100 @@ internal static unsafe class DepthwiseConv
     }
 
     /// <summary>
-    /// dW [O, 1, kH, kW] and dBias [O] += the parameter gradients (either may be null). Split over input channels,
-    /// each summing over the whole batch in order, so no partial sums cross threads.
+    /// dW [O, 1, kH, kW] and dBias [O] (either may be empty) += the parameter gradients of images
+    /// [first, first + count), on the calling thread; the caller splits the batch and sums the chunks in order.
+    /// Planes are read in memory order: split by channel instead, each thread jumped a whole image between
+    /// 1 KB planes and waited on memory.
     /// </summary>
-    public static void ParameterGradients(ConvGeometry g, float[] x, float[] dy, float[]? dw, float[]? dbias)
+    public static void ParameterGradients(ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int first, int count, Span<float> dw, Span<float> dbias)
     {
         var plane = new PhasedPlane(g);
         int m = g.OutChannels / g.InChannels, taps = g.KernelHeight * g.KernelWidth, outW = g.OutWidth, outPixels = g.OutPixels;
-        Parallelism.For(g.InChannels, (start, end) =>
+        int width = outW >= 16 && Vector512.IsHardwareAccelerated ? 16 : outW >= 8 && Vector256.IsHardwareAccelerated ? 8 : 4;
+        int lanes = g.OutChannels * taps * width;
+        float[] padded = TensorPool.Rent(plane.Length);
+        float[] laneSums = TensorPool.Rent(lanes);
+        laneSums.AsSpan(0, lanes).Clear();
+        int[] offsets = TensorPool.RentInts(taps);
+        plane.TapOffsets(offsets);
+        fixed (float* xs = x, dys = dy, pp = padded, sums = dw, biasSums = dbias, vectorSums = laneSums)
+        fixed (int* offs = offsets)
         {
-            float[] padded = TensorPool.Rent(plane.Length);
-            float[] sums = TensorPool.Rent(m * taps);
+            for (long nc = (long)first * g.InChannels; nc < (long)(first + count) * g.InChannels; nc++)
+            {
+                if (sums is not null) plane.Fill(xs + nc * g.InPixels, pp);
+                for (int j = 0; j < m; j++)
+                {
+                    int o = (int)(nc % g.InChannels) * m + j;
+                    float* dyPlane = dys + (nc * m + j) * outPixels;
+                    if (biasSums is not null) biasSums[o] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyPlane, outPixels));
+                    if (sums is null) continue;
+                    float* perTap = vectorSums + (long)o * taps * width;
+                    if (width == 16) AccumulateTaps<Vector512<float>, V512>(g, plane, dyPlane, pp, offs, taps, perTap, sums + o * taps);
+                    else if (width == 8) AccumulateTaps<Vector256<float>, V256>(g, plane, dyPlane, pp, offs, taps, perTap, sums + o * taps);
+                    else AccumulateTaps<Vector128<float>, V128>(g, plane, dyPlane, pp, offs, taps, perTap, sums + o * taps);
+                }
+            }
+            // Lanes summed once per call, in lane order, rather than once per plane and tap.
+            if (sums is not null)
+                for (int i = 0; i < g.OutChannels * taps; i++) sums[i] += TensorPrimitives.Sum(new ReadOnlySpan<float>(vectorSums + (long)i * width, width));
+        }
+        TensorPool.ReturnInts(offsets);
+        TensorPool.Return(laneSums);
+        TensorPool.Return(padded);
+    }
+
+    /// <summary>Stride 1 with no side padded beyond the kernel's extent: the input gradient is then a convolution too.</summary>
+    private static bool IsStrideOneWithinExtent(ConvGeometry g)
+    {
+        int extentH = (g.KernelHeight - 1) * g.DilationHeight, extentW = (g.KernelWidth - 1) * g.DilationWidth;
+        return g.StrideHeight == 1 && g.StrideWidth == 1
+            && g.PadTop <= extentH && g.PadBottom <= extentH && g.PadLeft <= extentW && g.PadRight <= extentW;
+    }
+
+    /// <summary>
+    /// The stride-1 input gradient as a forward pass: dx = dy, padded by (extent − padding) per side, convolved with the
+    /// kernel flipped, so it runs on <see cref="OutputPlane"/>'s register-accumulating rows instead of scattering.
+    /// Each dy plane's result goes to a scratch plane, then is added into dx (gradients accumulate).
+    /// </summary>
+    private static void InputGradientAsConvolution(ConvGeometry g, float[] dy, float[] weight, float[] dx)
+    {
+        int extentH = (g.KernelHeight - 1) * g.DilationHeight, extentW = (g.KernelWidth - 1) * g.DilationWidth;
+        var transposed = g with
+        {
+            InHeight = g.OutHeight, InWidth = g.OutWidth, OutHeight = g.InHeight, OutWidth = g.InWidth,
+            PadTop = extentH - g.PadTop, PadBottom = extentH - g.PadBottom, PadLeft = extentW - g.PadLeft, PadRight = extentW - g.PadRight,
+        };
+        var plane = new PhasedPlane(transposed);
+        int m = g.OutChannels / g.InChannels, taps = g.KernelHeight * g.KernelWidth, inPixels = g.InPixels;
+        float[] flipped = TensorPool.Rent(g.OutChannels * taps);
+        for (int o = 0; o < g.OutChannels; o++)
+            for (int t = 0; t < taps; t++) flipped[o * taps + t] = weight[o * taps + taps - 1 - t];
+        Parallelism.For(g.Batch * g.InChannels, (start, end) =>
+        {
+            float[] padded = TensorPool.Rent(plane.Length + inPixels);
             int[] offsets = TensorPool.RentInts(taps);
             plane.TapOffsets(offsets);
-            fixed (float* xs = x, dys = dy, pp = padded, acc = sums)
+            fixed (float* dys = dy, ws = flipped, dxs = dx, pp = padded)
             fixed (int* offs = offsets)
             {
-                for (int c = start; c < end; c++)
+                float* result = pp + plane.Length;
+                for (int nc = start; nc < end; nc++)
                 {
-                    new Span<float>(acc, m * taps).Clear();
-                    for (int n = 0; n < g.Batch; n++)
+                    var target = new Span<float>(dxs + (long)nc * inPixels, inPixels);
+                    for (int j = 0; j < m; j++)
                     {
-                        long nc = (long)n * g.InChannels + c;
-                        if (dw is not null) plane.Fill(xs + nc * g.InPixels, pp);
-                        for (int j = 0; j < m; j++)
-                        {
-                            float* dyPlane = dys + (nc * m + j) * outPixels;
-                            if (dbias is not null) dbias[c * m + j] += TensorPrimitives.Sum(new ReadOnlySpan<float>(dyPlane, outPixels));
-                            if (dw is null) continue;
-                            if (outW >= 16 && Vector512.IsHardwareAccelerated) AccumulateTaps<Vector512<float>, V512>(g, plane, dyPlane, pp, offs, taps, acc + j * taps);
-                            else if (outW >= 8 && Vector256.IsHardwareAccelerated) AccumulateTaps<Vector256<float>, V256>(g, plane, dyPlane, pp, offs, taps, acc + j * taps);
-                            else AccumulateTaps<Vector128<float>, V128>(g, plane, dyPlane, pp, offs, taps, acc + j * taps);
-                        }
+                        long o = (long)nc * m + j;
+                        plane.Fill(dys + o * g.OutPixels, pp);
+                        OutputPlane(transposed, plane, pp, ws + (nc % g.InChannels * m + j) * taps, offs, taps, 0f, result);
+                        TensorPrimitives.Add(target, new ReadOnlySpan<float>(result, inPixels), target);
                     }
-                    if (dw is null) continue;
-                    var target = dw.AsSpan(c * m * taps, m * taps);
-                    TensorPrimitives.Add(target, new ReadOnlySpan<float>(acc, m * taps), target);
                 }
             }
             TensorPool.ReturnInts(offsets);
-            TensorPool.Return(sums);
             TensorPool.Return(padded);
         });
+        TensorPool.Return(flipped);
     }
 
     /// <summary>
@@ -212,24 +273,46 @@ internal static unsafe class DepthwiseConv
     }
 
     /// <summary>
-    /// sums[t] += Σ over the plane of dy · (the input tap t reads): one vector accumulator per tap across all rows,
-    /// summed across lanes once, in a fixed order.
+    /// Σ over the plane of dy · (the input tap t reads), per tap: the vector part added lane-wise into
+    /// <paramref name="vectorSums"/> [taps, width], the ends of rows past the last whole vector into <paramref name="sums"/>[t].
     /// </summary>
-    private static void AccumulateTaps<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* dyPlane, float* padded, int* offsets, int taps, float* sums)
+    private static void AccumulateTaps<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* dyPlane, float* padded, int* offsets, int taps, float* vectorSums, float* sums)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
-        int outW = g.OutWidth, vectorEnd = outW - outW % TOps.Width;
+        int outW = g.OutWidth, outH = g.OutHeight, width = TOps.Width, vectorEnd = outW - outW % width, rowStep = plane.RowOffset(1);
         for (int t = 0; t < taps; t++)
         {
-            var acc = TOps.Broadcast(0f);
-            float tail = 0f;
-            for (int oh = 0; oh < g.OutHeight; oh++)
+            // Rows four at a time into four accumulators: one would wait on its own FMA latency.
+            var acc0 = TOps.Load(vectorSums + t * width);
+            var (acc1, acc2, acc3) = (TOps.Broadcast(0f), TOps.Broadcast(0f), TOps.Broadcast(0f));
+            int oh = 0;
+            for (; oh + 4 <= outH; oh += 4)
             {
                 float* dyRow = dyPlane + oh * outW, row = padded + (long)plane.RowOffset(oh) + offsets[t];
-                for (int ow = 0; ow < vectorEnd; ow += TOps.Width) acc = TOps.MultiplyAdd(TOps.Load(dyRow + ow), TOps.Load(row + ow), acc);
+                for (int ow = 0; ow < vectorEnd; ow += width)
+                {
+                    acc0 = TOps.MultiplyAdd(TOps.Load(dyRow + ow), TOps.Load(row + ow), acc0);
+                    acc1 = TOps.MultiplyAdd(TOps.Load(dyRow + outW + ow), TOps.Load(row + rowStep + ow), acc1);
+                    acc2 = TOps.MultiplyAdd(TOps.Load(dyRow + 2 * outW + ow), TOps.Load(row + 2 * rowStep + ow), acc2);
+                    acc3 = TOps.MultiplyAdd(TOps.Load(dyRow + 3 * outW + ow), TOps.Load(row + 3 * rowStep + ow), acc3);
+                }
+            }
+            for (; oh < outH; oh++)
+            {
+                float* dyRow = dyPlane + oh * outW, row = padded + (long)plane.RowOffset(oh) + offsets[t];
+                for (int ow = 0; ow < vectorEnd; ow += width) acc0 = TOps.MultiplyAdd(TOps.Load(dyRow + ow), TOps.Load(row + ow), acc0);
+            }
+            // IVectorOps has no Add: a·1 + c is an exact add.
+            var one = TOps.Broadcast(1f);
+            TOps.Store(vectorSums + t * width, TOps.MultiplyAdd(TOps.MultiplyAdd(acc3, one, acc2), one, TOps.MultiplyAdd(acc1, one, acc0)));
+            if (vectorEnd == outW) continue;
+            float tail = 0f;
+            for (oh = 0; oh < outH; oh++)
+            {
+                float* dyRow = dyPlane + oh * outW, row = padded + (long)plane.RowOffset(oh) + offsets[t];
                 for (int ow = vectorEnd; ow < outW; ow++) tail += dyRow[ow] * row[ow];
             }
-            sums[t] += TOps.Sum(acc) + tail;
+            sums[t] += tail;
         }
     }
 }

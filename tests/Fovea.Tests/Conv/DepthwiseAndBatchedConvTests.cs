@@ -146,7 +146,7 @@ public class DepthwiseAndBatchedConvTests
         {
             DepthwiseConv.Forward(g, x, w, b, y);
             DepthwiseConv.InputGradient(g, dy, w, dx);
-            DepthwiseConv.ParameterGradients(g, x, dy, dw, db);
+            DepthwiseConv.ParameterGradients(g, x, dy, 0, g.Batch, dw, db);
         }
         else
         {
