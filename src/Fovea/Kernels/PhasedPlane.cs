@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Fovea.Kernels;
 
@@ -31,8 +32,8 @@ internal readonly unsafe struct PhasedPlane
 
     public int RowLength => _g.StrideWidth * PhaseWidth;
 
-    /// <summary>Floats of the whole plane.</summary>
-    public int Length => Rows * RowLength;
+    /// <summary>Floats of the whole plane, plus one vector of room for the stride-2 fill's overrun past the last row.</summary>
+    public int Length => Rows * RowLength + 16;
 
     /// <summary>Where output row <paramref name="oh"/>'s windows start.</summary>
     public int RowOffset(int oh) => oh * _g.StrideHeight * RowLength;
@@ -55,6 +56,7 @@ internal readonly unsafe struct PhasedPlane
         int width = _g.InWidth, stride = _g.StrideWidth;
         int* ranges = stackalloc int[2 * stride];
         PhaseRanges(ranges);
+        bool splitByVectors = stride == 2 && Avx512F.IsSupported;
         for (int r = 0; r < Rows; r++)
         {
             float* row = plane + (long)r * RowLength;
@@ -74,6 +76,11 @@ internal readonly unsafe struct PhasedPlane
                 for (int q = hi; q < RowLength; q++) row[q] = 0f;
                 continue;
             }
+            if (splitByVectors)
+            {
+                SplitEvenOdd(source, row, ranges);
+                continue;
+            }
             // Strided layers are the small late ones: on their short rows plain loops cost less than span calls.
             for (int phase = 0; phase < stride; phase++)
             {
@@ -84,6 +91,35 @@ internal readonly unsafe struct PhasedPlane
                 for (; q < hi; q++) entries[q] = column[q * stride];
                 for (; q < PhaseWidth; q++) entries[q] = 0f;
             }
+        }
+    }
+
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    private static readonly Vector512<int> Lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    /// <summary>
+    /// Stride 2 (MobileNet's downsampling layers): phase entries [lo, hi) are the image floats start, start + 2, …, read
+    /// 32 at a time straight from the image (masked loads stop at the row's end, so nothing past the tensor is touched)
+    /// and sorted out by one two-register permute, instead of one float at a time. A padded copy read back at once
+    /// would stall on store forwarding. Stores may run up to 15 floats past hi: the zeros after hi, the next phase,
+    /// the next row (all written later) or the plane's slack take them.
+    /// </summary>
+    private void SplitEvenOdd(float* source, float* row, int* ranges)
+    {
+        int width = _g.InWidth;
+        var end = Vector512.Create(width);
+        for (int phase = 0; phase < 2; phase++)
+        {
+            float* entries = row + phase * PhaseWidth;
+            int lo = ranges[2 * phase], hi = ranges[2 * phase + 1], q = 0;
+            for (; q < lo; q++) entries[q] = 0f;
+            for (int start = 2 * lo + phase - _g.PadLeft; q < hi; q += 16, start += 32)
+            {
+                var first = Avx512F.MaskLoad(source + start, Vector512.LessThan(Vector512.Create(start) + Lanes, end).AsSingle(), Vector512<float>.Zero);
+                var second = Avx512F.MaskLoad(source + start + 16, Vector512.LessThan(Vector512.Create(start + 16) + Lanes, end).AsSingle(), Vector512<float>.Zero);
+                Avx512F.PermuteVar16x32x2(first, EvenLanes, second).Store(entries + q);
+            }
+            for (q = hi; q < PhaseWidth; q++) entries[q] = 0f;
         }
     }
 
