@@ -12,7 +12,7 @@ public static partial class F
     {
         float[] xs = x.Data, ws = weight.Data, ys = y.Data;
         float[]? bs = bias?.Data;
-        int images = BatchedIm2ColConv.ImagesPerGemm(g), groups = (g.Batch + images - 1) / images;
+        int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images;
         int[] offsets = PixelOffsets(g);
         Parallelism.For(groups, (start, end) =>
         {
@@ -30,7 +30,7 @@ public static partial class F
     /// <summary>The batched backward: dX per group (disjoint images), dW and dBias summed per chunk of groups through <see cref="ChunkedGradient"/>.</summary>
     private static void BatchedConv2dBackward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, float[] dy)
     {
-        int images = BatchedIm2ColConv.ImagesPerGemm(g), groups = (g.Batch + images - 1) / images;
+        int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images;
         int chunks = Parallelism.ChunkCount(groups);
         var dw = weight.RequiresGrad ? new ChunkedGradient(weight, chunks) : null;
         var db = bias is not null && bias.RequiresGrad ? new ChunkedGradient(bias, chunks) : null;
@@ -52,6 +52,13 @@ public static partial class F
         db?.Reduce();
         TensorPool.ReturnInts(offsets);
     }
+
+    /// <summary>
+    /// Images per GEMM: as many as <see cref="BatchedIm2ColConv.ImagesPerGemm"/> allows, but no fewer groups than threads,
+    /// since one GEMM of a few hundred rows splits poorly. Depends on the thread count, as the bits may.
+    /// </summary>
+    private static int ImagesPerGroup(ConvGeometry g) =>
+        Math.Min(BatchedIm2ColConv.ImagesPerGemm(g), (g.Batch + Parallelism.Threads - 1) / Parallelism.Threads);
 
     private static int[] PixelOffsets(ConvGeometry g)
     {

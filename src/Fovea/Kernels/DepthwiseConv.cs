@@ -12,7 +12,7 @@ namespace Fovea.Kernels;
 /// output columns, whatever the stride, so output rows are computed a vector at a time with all taps
 /// accumulated in registers. The forward and input gradient are split over planes (N·C), so every float sum
 /// runs on one thread in a fixed order; the parameter gradients run on a chunk of the batch, summed by the caller.
-/// Arrays rather than spans because the planes are shared out to <see cref="Parallelism"/> workers.
+/// Forward and InputGradient take arrays rather than spans because they share planes out to <see cref="Parallelism"/> workers.
 /// </summary>
 internal static unsafe class DepthwiseConv
 {
