@@ -4,7 +4,7 @@ namespace Fovea.Kernels;
 
 /// <summary>
 /// Depthwise convolution of narrow planes (MobileNet's last stages: 4×4, 2×2, 1×1 outputs),
-/// vectorised across channels instead of along rows. Along a row of 1 to 4 outputs <see cref="DepthwiseConv"/>
+/// vectorised across channels instead of along rows. Along a row of 1 to 4 outputs <see cref="DirectConv"/>
 /// runs scalar or on short vectors and spends its time on per-plane overhead; here a block of channels of one image is transposed
 /// to pixel-major [pixels, channels] (each input channel repeated m times for multiplier m, so that lane o reads
 /// the input of output channel o), every (output pixel, tap) that lands inside the image is one vector
@@ -22,7 +22,7 @@ internal static class DepthwiseConvByChannels
     /// Whether <paramref name="g"/> is depthwise with output rows of fewer than 8 (measured: 4-wide rows run 1.3–1.7×
     /// faster here than as Vector128 rows; from 8 wide the row kernel wins).
     /// </summary>
-    public static bool Supports(ConvGeometry g) => DepthwiseConv.Supports(g) && g.OutWidth < 8;
+    public static bool Supports(ConvGeometry g) => DirectConv.IsDepthwise(g) && g.OutWidth < 8;
 
     public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y)
     {

@@ -4,7 +4,7 @@ using Fovea.Tests.Support;
 namespace Fovea.Tests.Conv;
 
 /// <summary>
-/// The direct depthwise kernel and the batched-images im2col GEMM against a naive convolution (forward, input,
+/// The direct kernels (depthwise, and the forward of strided stems) and the batched-images im2col GEMM against a naive convolution (forward, input,
 /// weight and bias gradients, in double) on odd shapes: prime sizes, strides 1–3, asymmetric padding, dilation,
 /// channel multiplier 2, batch 1 and 33, 1×1 and 5×5 kernels; through F.Conv2d (so the dispatch is covered)
 /// with 1 and 2 threads, and straight on the kernels with per-side padding F cannot express.
@@ -29,6 +29,11 @@ public class DepthwiseAndBatchedConvTests
         ["dw_k3_s2_p1_1x1"] = Of(4, 6, 6, (2, 2), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 6),
         ["dw_k3_p1_2x2_two_blocks_n33"] = Of(33, 70, 70, (2, 2), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 70),
         ["dw_k3_m2_3x2_asymmetric_two_blocks"] = Of(3, 65, 130, (3, 2), (3, 3), (1, 1), (0, 2, 1, 1), (1, 1), 65),
+        // Direct forward of strided stems: 1–4 input channels, up to 32 outputs.
+        ["st_k3_s2_p1_3to8"] = Of(3, 3, 8, (17, 19), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1),
+        ["st_k7_s2_p3_3to16"] = Of(2, 3, 16, (21, 23), (7, 7), (2, 2), (3, 3, 3, 3), (1, 1), 1),
+        ["st_k3_s2_d2_4to7"] = Of(2, 4, 7, (20, 35), (3, 3), (2, 2), (2, 2, 2, 2), (2, 2), 1),
+        ["st_k5x3_s3x2_asymmetric_1to5_n33"] = Of(33, 1, 5, (13, 29), (5, 3), (3, 2), (2, 1, 0, 2), (1, 1), 1),
         // Batched im2col: ungrouped, few output pixels per image.
         ["b_k3_p1_1x1_n32"] = Of(32, 17, 13, (1, 1), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
         ["b_k3_p1_3x3_n33"] = Of(33, 5, 7, (3, 3), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
@@ -36,7 +41,7 @@ public class DepthwiseAndBatchedConvTests
         ["b_k1_s2_n5"] = Of(5, 4, 6, (4, 5), (1, 1), (2, 2), (0, 0, 0, 0), (1, 1), 1),
         ["b_k1_s1_n4"] = Of(4, 8, 3, (3, 2), (1, 1), (1, 1), (0, 0, 0, 0), (1, 1), 1),
         ["b_k5_s3_p2_n7"] = Of(7, 3, 4, (5, 5), (5, 5), (3, 3), (2, 2, 2, 2), (1, 1), 1),
-        ["b_k3_s2_p1_8x8_n9"] = Of(9, 3, 5, (15, 15), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1),
+        ["b_k3_s2_p1_8x8_n9"] = Of(9, 5, 5, (15, 15), (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 1),
         ["b_k3_s2_d2_asymmetric_n9"] = Of(9, 3, 5, (6, 7), (3, 3), (2, 2), (2, 0, 1, 3), (2, 2), 1),
     };
 
@@ -59,17 +64,21 @@ public class DepthwiseAndBatchedConvTests
     public void KernelsMatchTheNaiveConvolution(string name)
     {
         var g = Cases[name];
-        Assert.True(name.StartsWith("dw") ? DepthwiseConv.Supports(g) : BatchedIm2ColConv.Supports(g) && !DepthwiseConv.Supports(g), name);
+        bool stem = name.StartsWith("st");
+        Assert.True(name.StartsWith("dw") ? DirectConv.IsDepthwise(g)
+            : stem ? DirectConv.RunsForward(g) && !DirectConv.IsDepthwise(g)
+            : BatchedIm2ColConv.Supports(g) && !DirectConv.RunsForward(g), name);
         var (x, w, b, dy) = Inputs(g);
         var (y, dx, dw, db) = Naive(g, x, w, b, dy);
         // Both depthwise kernels handle every depthwise geometry; F.Conv2d picks one by the row width.
         foreach (var (threads, byChannels) in new[] { (1, false), (2, false), (1, true), (2, true) })
         {
-            if (byChannels && !DepthwiseConv.Supports(g)) continue;
+            if (byChannels && !DirectConv.IsDepthwise(g)) continue;
             using var _ = Parallelism.UseThreads(threads);
             var (ky, kdx, kdw, kdb) = RunKernels(g, x, w, b, dy, byChannels);
             string what = $"{name}, {threads} threads{(byChannels ? ", by channels" : "")}";
             TensorAssert.Close(y, ky, 1e-5, 1e-5, what + ": y");
+            if (stem) continue; // stems' gradients run on the GEMM paths: the F.Conv2d test covers them
             TensorAssert.Close(dx, kdx, 1e-5, 1e-5, what + ": dx");
             TensorAssert.Close(dw, kdw, 1e-5, 1e-4, what + ": dw");
             TensorAssert.Close(db, kdb, 1e-5, 1e-4, what + ": db");
@@ -105,6 +114,7 @@ public class DepthwiseAndBatchedConvTests
     [InlineData(3, 4, 4, 5, 6, 3, 1, 2, 4)]   // depthwise, dilation-sized padding
     [InlineData(5, 3, 4, 2, 3, 3, 1, 1, 1)]   // batched: 2×3 pixels per image
     [InlineData(3, 4, 5, 5, 5, 1, 2, 0, 1)]   // batched: 1×1 stride 2
+    [InlineData(2, 3, 4, 9, 17, 3, 2, 1, 1)]  // stem: direct forward, GEMM backward
     public void PassesGradCheck(int n, int c, int o, int h, int w, int k, int stride, int padding, int groups)
     {
         var rng = new Rng(11);
@@ -144,11 +154,12 @@ public class DepthwiseAndBatchedConvTests
             DepthwiseConvByChannels.InputGradient(g, dy, w, dx);
             DepthwiseConvByChannels.ParameterGradients(g, x, dy, dw, db);
         }
-        else if (DepthwiseConv.Supports(g))
+        else if (DirectConv.RunsForward(g))
         {
-            DepthwiseConv.Forward(g, x, w, b, y);
-            DepthwiseConv.InputGradient(g, dy, w, dx);
-            DepthwiseConv.ParameterGradients(g, x, dy, 0, g.Batch, dw, db);
+            DirectConv.Forward(g, x, w, b, y);
+            if (!DirectConv.IsDepthwise(g)) return (y, dx, dw, db);
+            DirectConv.InputGradient(g, dy, w, dx);
+            DirectConv.ParameterGradients(g, x, dy, 0, g.Batch, dw, db);
         }
         else
         {

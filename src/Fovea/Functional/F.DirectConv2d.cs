@@ -4,11 +4,11 @@ namespace Fovea;
 
 public static partial class F
 {
-    /// <summary>Depthwise convolutions (groups == in_channels): vectorised along rows, or across channels where rows are shorter than a vector.</summary>
-    private static void DepthwiseConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    /// <summary>Depthwise convolutions and small strided stems: vectorised along rows, or (depthwise) across channels where rows are short.</summary>
+    private static void DirectConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
     {
         if (DepthwiseConvByChannels.Supports(g)) DepthwiseConvByChannels.Forward(g, x.Data, weight.Data, bias?.Data, y.Data);
-        else DepthwiseConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data);
+        else DirectConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data);
     }
 
     /// <summary>dX by planes (no sum crosses threads); dW and dBias by channel blocks, or by chunks of the batch added in order.</summary>
@@ -19,7 +19,7 @@ public static partial class F
         {
             float[] dx = ChunkedGradient.GradientArray(x);
             if (byChannels) DepthwiseConvByChannels.InputGradient(g, dy, weight.Data, dx);
-            else DepthwiseConv.InputGradient(g, dy, weight.Data, dx);
+            else DirectConv.InputGradient(g, dy, weight.Data, dx);
         }
         if (byChannels)
         {
@@ -35,7 +35,7 @@ public static partial class F
         if (dwChunks is null && dbChunks is null) return;
         float[] xs = x.Data;
         ChunkedGradient.ForEachChunk(g.Batch, chunks, (chunk, start, end) =>
-            DepthwiseConv.ParameterGradients(g, xs, dy, start, end - start, dwChunks is null ? default : dwChunks.For(chunk), dbChunks is null ? default : dbChunks.For(chunk)));
+            DirectConv.ParameterGradients(g, xs, dy, start, end - start, dwChunks is null ? default : dwChunks.For(chunk), dbChunks is null ? default : dbChunks.For(chunk)));
         dwChunks?.Reduce();
         dbChunks?.Reduce();
     }
