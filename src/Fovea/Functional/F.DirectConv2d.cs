@@ -29,7 +29,7 @@ public static partial class F
             return;
         }
         // The row kernel sums parameter gradients over a chunk of the batch; the chunks are added in order.
-        int chunks = Parallelism.ChunkCount(g.Batch);
+        int chunks = Parallelism.ChunkCount(g.Batch, DirectConv.ItemsPerChunk((long)g.OutChannels * g.OutPixels * g.KernelHeight * g.KernelWidth));
         var dwChunks = weight.RequiresGrad ? new ChunkedGradient(weight, chunks) : null;
         var dbChunks = bias is not null && bias.RequiresGrad ? new ChunkedGradient(bias, chunks) : null;
         if (dwChunks is null && dbChunks is null) return;

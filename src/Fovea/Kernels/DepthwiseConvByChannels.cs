@@ -55,7 +55,7 @@ internal static class DepthwiseConvByChannels
                 }
             }
             TensorPool.Return(scratch);
-        });
+        }, DirectConv.ItemsPerChunk((long)g.OutPixels * plan.TapCount * BlockChannels * plan.Multiplier));
     }
 
     /// <summary>dx += the input gradient: each dy pixel times each inside tap's weights, added at the input pixel it read.</summary>
@@ -88,7 +88,7 @@ internal static class DepthwiseConvByChannels
                 }
             }
             TensorPool.Return(scratch);
-        });
+        }, DirectConv.ItemsPerChunk((long)g.OutPixels * plan.TapCount * BlockChannels * plan.Multiplier));
     }
 
     /// <summary>dW and dBias += their gradients (either may be null); each channel block sums the whole batch in a fixed order.</summary>
@@ -129,7 +129,7 @@ internal static class DepthwiseConvByChannels
             }
             TensorPool.Return(sums);
             TensorPool.Return(scratch);
-        });
+        }, DirectConv.ItemsPerChunk((long)g.Batch * g.OutPixels * taps * BlockChannels * plan.Multiplier));
     }
 
     /// <summary>What every block shares: the (pixel, tap) → input offset table and the weights transposed to [taps, O].</summary>

@@ -18,6 +18,12 @@ namespace Fovea.Kernels;
 /// </summary>
 internal static unsafe class DirectConv
 {
+    /// <summary>Multiply-adds below which a chunk of planes is not worth waking a thread for (batch-1 layers of a small CNN).</summary>
+    private const int MinWorkPerChunk = 1 << 15;
+
+    /// <summary>Items per chunk for <see cref="Parallelism.For"/> when each item costs <paramref name="work"/> multiply-adds.</summary>
+    internal static int ItemsPerChunk(long work) => (int)Math.Max(1, MinWorkPerChunk / Math.Max(1, work));
+
     /// <summary>Whether <paramref name="g"/> is depthwise (one input channel per group, more than one group): forward and backward run here.</summary>
     public static bool IsDepthwise(ConvGeometry g) => g.Groups > 1 && g.Groups == g.InChannels;
 
@@ -60,7 +66,7 @@ internal static unsafe class DirectConv
             }
             TensorPool.ReturnInts(offsets);
             TensorPool.Return(padded);
-        });
+        }, ItemsPerChunk((long)g.OutPixels * m * taps + cg * g.InPixels));
     }
 
     /// <summary>
@@ -163,7 +169,7 @@ internal static unsafe class DirectConv
             }
             TensorPool.ReturnInts(offsets);
             TensorPool.Return(padded);
-        });
+        }, ItemsPerChunk((long)g.OutPixels * m * taps + g.InPixels));
     }
 
     /// <summary>
@@ -259,7 +265,7 @@ internal static unsafe class DirectConv
             }
             TensorPool.ReturnInts(offsets);
             TensorPool.Return(padded);
-        });
+        }, ItemsPerChunk((long)inPixels * m * taps));
         TensorPool.Return(flipped);
     }
 
