@@ -31,11 +31,15 @@ public static partial class F
             throw new ArgumentException($"{op}: bias must be [{outChannels}]. Received {bias.Shape}");
 
         var y = Tensor.Empty(g.OutputShape);
-        if (ImplicitConv.Supports(g)) ImplicitConv2dForward(g, x, weight, bias, y);
+        if (DirectConv.RunsForward(g)) DirectConv2dForward(g, x, weight, bias, y);
+        else if (BatchedIm2ColConv.Supports(g)) BatchedConv2dForward(g, x, weight, bias, y);
+        else if (ImplicitConv.Supports(g)) ImplicitConv2dForward(g, x, weight, bias, y);
         else Im2ColConv2dForward(g, x, weight, bias, y);
         return Autograd.Record(y, "Conv2d", [x, weight, bias], dy =>
         {
-            if (ImplicitConv.Supports(g)) ImplicitConv2dBackward(g, x, weight, bias, dy.Data);
+            if (DirectConv.IsDepthwise(g)) DepthwiseConv2dBackward(g, x, weight, bias, dy.Data);
+            else if (BatchedIm2ColConv.Supports(g)) BatchedConv2dBackward(g, x, weight, bias, dy.Data);
+            else if (ImplicitConv.Supports(g)) ImplicitConv2dBackward(g, x, weight, bias, dy.Data);
             else Conv2dBackward(g, x, weight, bias, dy.Data);
         });
     }
