@@ -59,7 +59,9 @@ public static partial class F
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outChannels)) return null;
         var g = ConvGeometry.Of(layer ?? $"Conv2d({x.Shape[1]}→{outChannels})", x.Shape, x.Shape[1], outChannels,
             (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
-        if (!ImplicitConv.Supports(g) || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
+        // Only where Conv2d itself would take the implicit GEMM, so that fused and separate ops give the same bits.
+        bool implicitConv = !DirectConv.RunsForward(g) && !BatchedIm2ColConv.Supports(g) && ImplicitConv.Supports(g);
+        if (!implicitConv || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
         int pool = epilogue.MaxPool2x2 ? 2 : 1;
         var y = Tensor.Empty(g.Batch, outChannels, g.OutHeight / pool, g.OutWidth / pool);
         ImplicitConv2dForward(g, x, weight, bias, y, epilogue);
