@@ -228,8 +228,12 @@ public static class PoolKernels
     /// Adaptive average pooling: output cell i covers input [floor(i·H/out), ceil((i+1)·H/out)), as in
     /// PyTorch, so windows may overlap and differ in size when out does not divide H.
     /// </summary>
-    public static void AdaptiveAvgForward(ReadOnlyMemory<float> x, Memory<float> y, int planes, int inH, int inW, int outH, int outW) =>
-        AdaptivePlanes(x, y, planes, inH, inW, outH, outW, backward: false);
+    public static void AdaptiveAvgForward(ReadOnlyMemory<float> x, Memory<float> y, int planes, int inH, int inW, int outH, int outW)
+    {
+        // Windows of one element (a global pool of 1×1 maps, late in small-image networks): x / 1 is x, so copy.
+        if (inH == outH && inW == outW) x.Span[..(planes * inH * inW)].CopyTo(y.Span);
+        else AdaptivePlanes(x, y, planes, inH, inW, outH, outW, backward: false);
+    }
 
     /// <summary>dx += dy / count over every element of each output's adaptive window.</summary>
     public static void AdaptiveAvgBackward(ReadOnlyMemory<float> dy, Memory<float> dx, int planes, int inH, int inW, int outH, int outW) =>

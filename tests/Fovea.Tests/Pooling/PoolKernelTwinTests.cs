@@ -114,6 +114,8 @@ public class PoolKernelTwinTests
     [InlineData(13, 5, 4, 5)]
     [InlineData(3, 4, 5, 7)]
     [InlineData(9, 10, 1, 1)]
+    [InlineData(1, 1, 1, 1)]  // a global pool of 1×1 maps: a copy
+    [InlineData(4, 3, 4, 3)]
     public void AdaptiveMatchesNaiveLoops(int h, int w, int outH, int outW)
     {
         const int planes = 3;
