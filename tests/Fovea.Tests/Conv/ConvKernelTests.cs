@@ -25,12 +25,12 @@ public class ConvKernelTests
     public void UnfoldMatchesTheDefinition(string name)
     {
         var g = GeometryCases[name];
-        var image = Random(g.InChannelsPerGroup * g.InPixels, 1);
-        var columns = Filled(g.ColumnsLength, float.NaN); // every entry must be written
+        var image = TestArrays.Gaussian(g.InChannelsPerGroup * g.InPixels, 1);
+        var columns = TestArrays.Filled(g.ColumnsLength, float.NaN); // every entry must be written
         Im2Col.Unfold(image, columns, g);
         TensorAssert.Close(NaiveUnfold(image, g), columns, 0, 0, name);
 
-        var window = Filled(g.WindowLength, float.NaN);
+        var window = TestArrays.Filled(g.WindowLength, float.NaN);
         for (int p = 0; p < g.OutPixels; p++)
         {
             Im2Col.UnfoldWindow(image, window, g, p / g.OutWidth, p % g.OutWidth);
@@ -43,8 +43,8 @@ public class ConvKernelTests
     public void FoldAddMatchesTheDefinitionAndAccumulates(string name)
     {
         var g = GeometryCases[name];
-        var columns = Random(g.ColumnsLength, 2);
-        var start = Random(g.InChannelsPerGroup * g.InPixels, 3);
+        var columns = TestArrays.Gaussian(g.ColumnsLength, 2);
+        var start = TestArrays.Gaussian(g.InChannelsPerGroup * g.InPixels, 3);
 
         var folded = (float[])start.Clone();
         Im2Col.FoldAdd(columns, folded, g);
@@ -65,9 +65,9 @@ public class ConvKernelTests
     public void ConvForwardMatchesNaiveLoops(string name)
     {
         var g = GeometryCases[name];
-        var x = Tensor.FromArray(Random(g.InputShape.Length, 4), g.InputShape.ToArray());
-        var w = Tensor.FromArray(Random(g.OutChannels * g.WindowLength, 5), g.OutChannels, g.InChannelsPerGroup, g.KernelHeight, g.KernelWidth);
-        var b = Tensor.FromArray(Random(g.OutChannels, 6), g.OutChannels);
+        var x = Tensor.FromArray(TestArrays.Gaussian(g.InputShape.Length, 4), g.InputShape.ToArray());
+        var w = Tensor.FromArray(TestArrays.Gaussian(g.OutChannels * g.WindowLength, 5), g.OutChannels, g.InChannelsPerGroup, g.KernelHeight, g.KernelWidth);
+        var b = Tensor.FromArray(TestArrays.Gaussian(g.OutChannels, 6), g.OutChannels);
         var padding = new Padding2d(g.PadTop, g.PadLeft);
         bool symmetric = g.PadTop == g.PadBottom && g.PadLeft == g.PadRight;
         var y = F.Conv2d(x, w, b, (g.StrideHeight, g.StrideWidth), symmetric ? padding : Padding2d.Same, (g.DilationHeight, g.DilationWidth), g.Groups);
@@ -157,20 +157,5 @@ public class ConvKernelTests
         int ih = oh * g.StrideHeight - g.PadTop + ki * g.DilationHeight;
         int iw = ow * g.StrideWidth - g.PadLeft + kj * g.DilationWidth;
         return ih < 0 || ih >= g.InHeight || iw < 0 || iw >= g.InWidth ? 0f : image[(c * g.InHeight + ih) * g.InWidth + iw];
-    }
-
-    private static float[] Random(int length, ulong seed)
-    {
-        var rng = new Rng(seed);
-        var a = new float[length];
-        for (int i = 0; i < length; i++) a[i] = (float)rng.NextGaussian();
-        return a;
-    }
-
-    private static float[] Filled(int length, float value)
-    {
-        var a = new float[length];
-        Array.Fill(a, value);
-        return a;
     }
 }

@@ -144,10 +144,10 @@ public class DepthwiseAndBatchedConvTests
     /// <summary>The kernels called the way F.Conv2d calls them; gradients start at 0.5 to check they accumulate.</summary>
     private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunKernels(ConvGeometry g, float[] x, float[] w, float[] b, float[] dy, bool byChannels = false)
     {
-        var y = Filled(g.OutputShape.Length, float.NaN);
-        var dx = Filled(x.Length, 0.5f);
-        var dw = Filled(w.Length, 0.5f);
-        var db = Filled(b.Length, 0.5f);
+        var y = TestArrays.Filled(g.OutputShape.Length, float.NaN);
+        var dx = TestArrays.Filled(x.Length, 0.5f);
+        var dw = TestArrays.Filled(w.Length, 0.5f);
+        var db = TestArrays.Filled(b.Length, 0.5f);
         if (byChannels)
         {
             DepthwiseConvByChannels.Forward(g, x, w, b, y);
@@ -166,7 +166,7 @@ public class DepthwiseAndBatchedConvTests
             int images = BatchedIm2ColConv.ImagesPerGemm(g);
             var offsets = new int[g.OutPixels * g.KernelHeight * g.KernelWidth];
             BatchedIm2ColConv.PixelOffsets(g, offsets);
-            var scratch = Filled(BatchedIm2ColConv.ScratchLength(g), float.NaN);
+            var scratch = TestArrays.Filled(BatchedIm2ColConv.ScratchLength(g), float.NaN);
             for (int first = 0; first < g.Batch; first += images)
             {
                 int count = Math.Min(images, g.Batch - first);
@@ -215,24 +215,9 @@ public class DepthwiseAndBatchedConvTests
     }
 
     private static (float[] X, float[] W, float[] B, float[] Dy) Inputs(ConvGeometry g) =>
-        (Random(g.InputShape.Length, 1), Random(g.OutChannels * g.WindowLength, 2), Random(g.OutChannels, 3), Random(g.OutputShape.Length, 4));
+        (TestArrays.Gaussian(g.InputShape.Length, 1), TestArrays.Gaussian(g.OutChannels * g.WindowLength, 2), TestArrays.Gaussian(g.OutChannels, 3), TestArrays.Gaussian(g.OutputShape.Length, 4));
 
     private static int[] WeightShape(ConvGeometry g) => [g.OutChannels, g.InChannelsPerGroup, g.KernelHeight, g.KernelWidth];
 
     private static float[] ToFloats(double[] values) => Array.ConvertAll(values, v => (float)v);
-
-    private static float[] Random(int length, ulong seed)
-    {
-        var rng = new Rng(seed);
-        var a = new float[length];
-        for (int i = 0; i < length; i++) a[i] = (float)rng.NextGaussian();
-        return a;
-    }
-
-    private static float[] Filled(int length, float value)
-    {
-        var a = new float[length];
-        Array.Fill(a, value);
-        return a;
-    }
 }

@@ -51,7 +51,7 @@ public class ImplicitConvTests
         bool winograd = name.StartsWith("winograd", StringComparison.Ordinal);
         Assert.Equal(winograd && kernel == GemmKernel.Vector512 && System.Runtime.Intrinsics.X86.Avx512F.IsSupported, winograd && WinogradConv.Supports(g, kernel));
         var (x, w, _) = Inputs(g);
-        var bias = Random(g.OutChannels, 4);
+        var bias = TestArrays.Uniform(g.OutChannels, 4);
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
         var expected = new float[g.Batch * outLength];
         ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] += x[xi] * w[wi]);
@@ -62,7 +62,7 @@ public class ImplicitConvTests
         foreach (bool splitTiles in new[] { false, true })
         {
             var y = new float[g.Batch * outLength];
-            var scratch = Filled(plan.ScratchLength, float.NaN); // contents unspecified: nothing may leak through
+            var scratch = TestArrays.Filled(plan.ScratchLength, float.NaN); // contents unspecified: nothing may leak through
             for (int n = 0; n < g.Batch; n++)
                 plan.Run(x.AsSpan(n * inLength, inLength), y.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles);
             TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name} {kernel} split={splitTiles}");
@@ -75,7 +75,7 @@ public class ImplicitConvTests
         var g = ConvGeometry.Of("test", new TensorShape(2, 64, 45, 47), 64, 72, (3, 3), (1, 1), 1, (1, 1));
         Assert.True(WinogradConv.Pays(g));
         var (x, w, _) = Inputs(g);
-        var bias = Random(g.OutChannels, 4);
+        var bias = TestArrays.Uniform(g.OutChannels, 4);
         using var xt = Tensor.FromArray(x, g.Batch, g.InChannels, g.InHeight, g.InWidth);
         using var wt = Tensor.FromArray(w, g.OutChannels, g.InChannels, 3, 3);
         using var bt = Tensor.FromArray(bias, g.OutChannels);
@@ -98,13 +98,13 @@ public class ImplicitConvTests
         var g = Cases[name];
         var (x, w, dy) = Inputs(g);
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
-        var dx = Filled(x.Length, 0.5f);
+        var dx = TestArrays.Filled(x.Length, 0.5f);
         using var plan = ImplicitConv.ForInputGradient(g, w, kernel);
-        var scratch = Filled(plan.ScratchLength, float.NaN);
+        var scratch = TestArrays.Filled(plan.ScratchLength, float.NaN);
         for (int n = 0; n < g.Batch; n++)
             plan.Run(dy.AsSpan(n * outLength, outLength), dx.AsSpan(n * inLength, inLength), default, accumulate: true, scratch);
 
-        var expected = Filled(x.Length, 0.5f);
+        var expected = TestArrays.Filled(x.Length, 0.5f);
         ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[xi] += dy[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] * w[wi]);
         TensorAssert.Close(expected, dx, 1e-5, 1e-5, $"{name} {kernel}");
     }
@@ -115,10 +115,10 @@ public class ImplicitConvTests
     {
         var g = Cases[name];
         var (x, w, dy) = Inputs(g);
-        var dw = Filled(w.Length, 0.5f);
+        var dw = TestArrays.Filled(w.Length, 0.5f);
         ConvWeightGradient.Accumulate(g, kernel, x, dy, g.Batch, dw);
 
-        var expected = Filled(w.Length, 0.5f);
+        var expected = TestArrays.Filled(w.Length, 0.5f);
         ForEachTap(g, (n, o, c, oh, ow, xi, wi) => expected[wi] += dy[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] * x[xi]);
         TensorAssert.Close(expected, dw, 1e-4, 1e-4, $"{name} {kernel}");
     }
@@ -142,13 +142,5 @@ public class ImplicitConvTests
     }
 
     private static (float[] X, float[] W, float[] Dy) Inputs(ConvGeometry g) =>
-        (Random(g.InputShape.Length, 1), Random(g.OutChannels * g.WindowLength, 2), Random(g.OutputShape.Length, 3));
-
-    private static float[] Random(int length, ulong seed)
-    {
-        var rng = new Rng(seed);
-        return Enumerable.Range(0, length).Select(_ => rng.NextFloat() * 2 - 1).ToArray();
-    }
-
-    private static float[] Filled(int length, float value) => Enumerable.Repeat(value, length).ToArray();
+        (TestArrays.Uniform(g.InputShape.Length, 1), TestArrays.Uniform(g.OutChannels * g.WindowLength, 2), TestArrays.Uniform(g.OutputShape.Length, 3));
 }

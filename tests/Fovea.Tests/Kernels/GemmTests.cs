@@ -20,12 +20,6 @@ public class GemmTests
         return r;
     }
 
-    private static float[] Random(int count, ulong seed)
-    {
-        var rng = new Rng(seed);
-        return Enumerable.Range(0, count).Select(_ => rng.NextFloat() * 2 - 1).ToArray();
-    }
-
     public static TheoryData<GemmKernel, int, int, int, bool, bool> Shapes()
     {
         var data = new TheoryData<GemmKernel, int, int, int, bool, bool>();
@@ -59,9 +53,9 @@ public class GemmTests
     {
         // Leading dimensions larger than the logical width catch stride mistakes.
         int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
-        var a = Random((ta ? k : m) * lda, 1);
-        var b = Random((tb ? n : k) * ldb, 2);
-        var c = Random(m * ldc, 3);
+        var a = TestArrays.Uniform((ta ? k : m) * lda, 1);
+        var b = TestArrays.Uniform((tb ? n : k) * ldb, 2);
+        var c = TestArrays.Uniform(m * ldc, 3);
         var expected = Naive(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, c, ldc);
         Gemm.Sgemm(kernel, ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, c, ldc);
         TensorAssert.Close(expected, c, 1e-4, 1e-4 * Math.Sqrt(k), $"{kernel} {m}x{n}x{k} ta={ta} tb={tb}");
@@ -79,8 +73,8 @@ public class GemmTests
     public void ResultsDoNotDependOnTheThreadCount()
     {
         int m = 300, n = 500, k = 700;
-        var a = Random(m * k, 4);
-        var b = Random(k * n, 5);
+        var a = TestArrays.Uniform(m * k, 4);
+        var b = TestArrays.Uniform(k * n, 5);
         float[] Run(int threads)
         {
             using var _ = Parallelism.UseThreads(threads);
@@ -103,8 +97,8 @@ public class GemmTests
     [InlineData(256, 256, 784, true)]
     public void ProductsThatSkipPackingDoNotDependOnTheThreadCount(int m, int n, int k, bool transB)
     {
-        var a = Random(m * k, 6);
-        var b = Random(k * n, 7);
+        var a = TestArrays.Uniform(m * k, 6);
+        var b = TestArrays.Uniform(k * n, 7);
         float[] Run(int threads)
         {
             using var _ = Parallelism.UseThreads(threads);

@@ -81,7 +81,7 @@ public class PoolKernelTwinTests
         var y = new float[planes * g.OutH * g.OutW];
         var argmax = new int[y.Length];
         PoolKernels.MaxForward(x, y, argmax, g);
-        var dx = Filled(x.Length, 0.25f);  // gradients must be added, not overwritten
+        var dx = TestArrays.Filled(x.Length, 0.25f);  // gradients must be added, not overwritten
         PoolKernels.MaxBackward(dy, dx, argmax, g);
 
         var (expectedY, expectedDx) = NaiveMax(x, dy, g);
@@ -100,7 +100,7 @@ public class PoolKernelTwinTests
             var (x, dy) = Inputs(g, seed: 2);
             var y = new float[planes * g.OutH * g.OutW];
             PoolKernels.AvgForward(x, y, g);
-            var dx = Filled(x.Length, 0.25f);
+            var dx = TestArrays.Filled(x.Length, 0.25f);
             PoolKernels.AvgBackward(dy, dx, g);
 
             var (expectedY, expectedDx) = NaiveAvg(x, dy, g);
@@ -124,11 +124,11 @@ public class PoolKernelTwinTests
         var dy = Random(planes * outH * outW, rng);
         var y = new float[dy.Length];
         PoolKernels.AdaptiveAvgForward(x, y, planes, h, w, outH, outW);
-        var dx = Filled(x.Length, 0.25f);
+        var dx = TestArrays.Filled(x.Length, 0.25f);
         PoolKernels.AdaptiveAvgBackward(dy, dx, planes, h, w, outH, outW);
 
         var expectedY = new float[y.Length];
-        var expectedDx = Filled(x.Length, 0.25f);
+        var expectedDx = TestArrays.Filled(x.Length, 0.25f);
         for (int pl = 0; pl < planes; pl++)
             for (int oh = 0; oh < outH; oh++)
                 for (int ow = 0; ow < outW; ow++)
@@ -152,7 +152,7 @@ public class PoolKernelTwinTests
     private static (float[] Y, float[] Dx) NaiveMax(float[] x, float[] dy, PoolGeometry g)
     {
         var y = new float[dy.Length];
-        var dx = Filled(x.Length, 0.25f);
+        var dx = TestArrays.Filled(x.Length, 0.25f);
         for (int pl = 0; pl < g.Planes; pl++)
             for (int oh = 0; oh < g.OutH; oh++)
                 for (int ow = 0; ow < g.OutW; ow++)
@@ -177,7 +177,7 @@ public class PoolKernelTwinTests
     private static (float[] Y, float[] Dx) NaiveAvg(float[] x, float[] dy, PoolGeometry g)
     {
         var y = new float[dy.Length];
-        var dx = Filled(x.Length, 0.25f);
+        var dx = TestArrays.Filled(x.Length, 0.25f);
         for (int pl = 0; pl < g.Planes; pl++)
             for (int oh = 0; oh < g.OutH; oh++)
                 for (int ow = 0; ow < g.OutW; ow++)
@@ -215,6 +215,4 @@ public class PoolKernelTwinTests
     }
 
     private static float[] Random(int n, Rng rng) => Enumerable.Range(0, n).Select(_ => (float)rng.NextGaussian()).ToArray();
-
-    private static float[] Filled(int n, float value) => Enumerable.Repeat(value, n).ToArray();
 }
