@@ -56,7 +56,7 @@ public static unsafe class Gemm
         {
             // Split whichever of M and N is larger across threads; tiny products stay on one thread.
             long flops = (long)m * n * k;
-            int threads = flops < ForkFlops ? 1 : Parallelism.Threads;
+            int threads = flops < (m <= SmallRows ? SmallRowsForkFlops : ForkFlops) ? 1 : Parallelism.Threads;
             if (m <= SmallRows)
             {
                 RunSmallM(kernel, threads, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc);
@@ -117,6 +117,12 @@ public static unsafe class Gemm
 
     /// <summary>Products below this many multiply-adds run on the calling thread: waking a worker costs more.</summary>
     private const long ForkFlops = 1 << 18;
+
+    /// <summary>
+    /// The same for products of a few rows (batch-1 Linear layers): they stream B once and are bound by the
+    /// cache's bandwidth, which two cores double, and a hand-off to a spinning worker costs well under a microsecond.
+    /// </summary>
+    private const long SmallRowsForkFlops = 1 << 16;
 
     /// <summary>Up to this many rows of C, B is read in place (<see cref="GemmSmallM{TVec, TOps}"/>) rather than packed.</summary>
     internal const int SmallRows = 4;
