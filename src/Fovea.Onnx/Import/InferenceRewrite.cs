@@ -19,10 +19,7 @@ internal static class InferenceRewrite
     /// <summary>Conv → Relu (→ 2×2 MaxPool) chains, each link read by the next alone, become one Conv node.</summary>
     private static OnnxGraphProto FuseActivations(OnnxGraphProto graph)
     {
-        var readers = new Dictionary<string, List<int>>();
-        for (int i = 0; i < graph.Nodes.Count; i++)
-            foreach (var input in graph.Nodes[i].Inputs) (readers.TryGetValue(input, out var list) ? list : readers[input] = []).Add(i);
-        var outputs = graph.Outputs.Select(o => o.Name).ToHashSet();
+        var readers = Readers(graph);
         var nodes = graph.Nodes.ToArray();
         var removed = new HashSet<int>();
         for (int c = 0; c < nodes.Length; c++)
@@ -30,11 +27,11 @@ internal static class InferenceRewrite
             var conv = nodes[c];
             if (conv.OpType != "Conv" || conv.Domain.Length > 0 || conv.Outputs.Count != 1 || conv.Attributes.ContainsKey(FusedRelu)) continue;
             if (!conv.Attributes.TryGetValue("kernel_shape", out var k) || k.Ints.Count != 2) continue; // 2-D convs only
-            if (SoleReader(conv.Outputs[0], readers, outputs) is not int r || nodes[r].OpType != "Relu" || nodes[r].Domain.Length > 0 || nodes[r].Outputs.Count != 1) continue;
+            if (SoleReader(conv.Outputs[0], readers) is not int r || nodes[r].OpType != "Relu" || nodes[r].Domain.Length > 0 || nodes[r].Outputs.Count != 1) continue;
             var attributes = new Dictionary<string, OnnxAttributeProto>(conv.Attributes) { [FusedRelu] = Flag(FusedRelu) };
             var last = nodes[r];
             removed.Add(r);
-            if (SoleReader(last.Outputs[0], readers, outputs) is int p && IsPlainMaxPool2x2(nodes[p]))
+            if (SoleReader(last.Outputs[0], readers) is int p && IsPlainMaxPool2x2(nodes[p]))
             {
                 attributes[FusedMaxPool] = Flag(FusedMaxPool);
                 last = nodes[p];
@@ -45,8 +42,20 @@ internal static class InferenceRewrite
         return removed.Count == 0 ? graph : graph with { Nodes = nodes.Where((_, i) => !removed.Contains(i)).ToArray() };
     }
 
-    private static int? SoleReader(string value, Dictionary<string, List<int>> readers, HashSet<string> graphOutputs) =>
-        !graphOutputs.Contains(value) && readers.TryGetValue(value, out var list) && list.Count == 1 ? list[0] : null;
+    /// <summary>For each value, the indices of the nodes that read it, and -1 when it is a graph output.</summary>
+    private static Dictionary<string, List<int>> Readers(OnnxGraphProto graph)
+    {
+        var readers = new Dictionary<string, List<int>>();
+        void Add(string value, int reader) => (readers.TryGetValue(value, out var list) ? list : readers[value] = []).Add(reader);
+        for (int i = 0; i < graph.Nodes.Count; i++)
+            foreach (var input in graph.Nodes[i].Inputs) Add(input, i);
+        foreach (var output in graph.Outputs) Add(output.Name, -1);
+        return readers;
+    }
+
+    /// <summary>The node that alone reads <paramref name="value"/>; null when several do, none does, or it is a graph output.</summary>
+    private static int? SoleReader(string value, Dictionary<string, List<int>> readers) =>
+        readers.TryGetValue(value, out var list) && list.Count == 1 && list[0] >= 0 ? list[0] : null;
 
     /// <summary>MaxPool with a 2×2 window, stride 2, no padding, dilation or ceil mode, and no Indices output.</summary>
     private static bool IsPlainMaxPool2x2(OnnxNodeProto node)
@@ -76,9 +85,7 @@ internal static class InferenceRewrite
         var initializers = new Dictionary<string, OnnxValue>();
         foreach (var (name, value) in graph.Initializers)
             if (!initializers.TryAdd(name, value)) return graph;
-        var readers = new Dictionary<string, int>();
-        foreach (var name in graph.Nodes.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)))
-            readers[name] = readers.GetValueOrDefault(name) + 1;
+        var readers = Readers(graph);
         var producers = new Dictionary<string, int>();
         for (int i = 0; i < graph.Nodes.Count; i++)
             foreach (var output in graph.Nodes[i].Outputs) producers.TryAdd(output, i);
@@ -93,10 +100,10 @@ internal static class InferenceRewrite
             if (!IsInferenceBatchNorm(bn, initializers)) continue;
             if (!producers.TryGetValue(bn.Inputs[0], out int c) || removed.Contains(c)) continue;
             var conv = nodes[c];
-            if (conv.OpType != "Conv" || conv.Domain.Length > 0 || readers[bn.Inputs[0]] != 1) continue;
-            if (conv.Inputs.Count < 2 || !initializers.TryGetValue(conv.Inputs[1], out var weight) || !weight.IsFloat || readers[conv.Inputs[1]] != 1) continue;
+            if (conv.OpType != "Conv" || conv.Domain.Length > 0 || readers[bn.Inputs[0]].Count != 1) continue;
+            if (conv.Inputs.Count < 2 || !initializers.TryGetValue(conv.Inputs[1], out var weight) || !weight.IsFloat || readers[conv.Inputs[1]].Count != 1) continue;
             OnnxValue? bias = null;
-            if (conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 && (!initializers.TryGetValue(conv.Inputs[2], out bias) || !bias.IsFloat || readers[conv.Inputs[2]] != 1)) continue;
+            if (conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 && (!initializers.TryGetValue(conv.Inputs[2], out bias) || !bias.IsFloat || readers[conv.Inputs[2]].Count != 1)) continue;
             var (gamma, beta, mean, variance) = (initializers[bn.Inputs[1]], initializers[bn.Inputs[2]], initializers[bn.Inputs[3]], initializers[bn.Inputs[4]]);
             int channels = weight.Dims.Length > 0 ? weight.Dims[0] : -1;
             if (new[] { gamma, beta, mean, variance }.Any(t => t.Dims.Length != 1 || t.Dims[0] != channels) || bias is not null && bias.Length != channels) continue;

@@ -31,10 +31,13 @@ public static partial class F
             throw new ArgumentException($"{op}: bias must be [{outChannels}]. Received {bias.Shape}");
 
         var y = Tensor.Empty(g.OutputShape);
-        if (DirectConv.RunsForward(g)) DirectConv2dForward(g, x, weight, bias, y);
-        else if (BatchedIm2ColConv.Supports(g)) BatchedConv2dForward(g, x, weight, bias, y);
-        else if (ImplicitConv.Supports(g)) ImplicitConv2dForward(g, x, weight, bias, y);
-        else Im2ColConv2dForward(g, x, weight, bias, y);
+        switch (ForwardKernelOf(g))
+        {
+            case ConvForwardKernel.Direct: DirectConv2dForward(g, x, weight, bias, y); break;
+            case ConvForwardKernel.BatchedIm2Col: BatchedConv2dForward(g, x, weight, bias, y); break;
+            case ConvForwardKernel.Implicit: ImplicitConv2dForward(g, x, weight, bias, y); break;
+            default: Im2ColConv2dForward(g, x, weight, bias, y); break;
+        }
         return Autograd.Record(y, "Conv2d", [x, weight, bias], dy =>
         {
             if (DirectConv.IsDepthwise(g)) DepthwiseConv2dBackward(g, x, weight, bias, dy.Data);
@@ -59,14 +62,22 @@ public static partial class F
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outChannels)) return null;
         var g = ConvGeometry.Of(layer ?? $"Conv2d({x.Shape[1]}→{outChannels})", x.Shape, x.Shape[1], outChannels,
             (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
-        // Only where Conv2d itself would take the implicit GEMM, so that fused and separate ops give the same bits.
-        bool implicitConv = !DirectConv.RunsForward(g) && !BatchedIm2ColConv.Supports(g) && ImplicitConv.Supports(g);
-        if (!implicitConv || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
+        // Only where Conv2d itself takes the implicit GEMM, so that fused and separate ops give the same bits.
+        if (ForwardKernelOf(g) != ConvForwardKernel.Implicit || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
         int pool = epilogue.MaxPool2x2 ? 2 : 1;
         var y = Tensor.Empty(g.Batch, outChannels, g.OutHeight / pool, g.OutWidth / pool);
         ImplicitConv2dForward(g, x, weight, bias, y, epilogue);
         return y;
     }
+
+    private enum ConvForwardKernel { Direct, BatchedIm2Col, Implicit, Im2Col }
+
+    /// <summary>The forward kernel a geometry takes, in order of preference; one choice for Conv2d and its fused twin.</summary>
+    private static ConvForwardKernel ForwardKernelOf(ConvGeometry g) =>
+        DirectConv.RunsForward(g) ? ConvForwardKernel.Direct
+        : BatchedIm2ColConv.Supports(g) ? ConvForwardKernel.BatchedIm2Col
+        : ImplicitConv.Supports(g) ? ConvForwardKernel.Implicit
+        : ConvForwardKernel.Im2Col;
 
     /// <summary>Stride-1 ungrouped convolutions: the implicit GEMM reads each padded image in place, images split across threads.</summary>
     private static void ImplicitConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y, ConvEpilogue epilogue = default)
