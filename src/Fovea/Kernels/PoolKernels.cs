@@ -27,12 +27,12 @@ public static class PoolKernels
         bool separable = argmax.IsEmpty && SeparableMaxPool.Supports(g);
         Parallelism.For(g.Planes, (start, end) =>
         {
-            float[]? rows = separable ? TensorPool.Rent(g.InH * g.OutW) : null;
+            float[]? rows = separable ? TensorPool.Rent(SeparableMaxPool.ScratchLength(g)) : null;
             for (int p = start; p < end; p++)
             {
                 if (rows is not null)
                 {
-                    SeparableMaxPool.Plane(x.Span.Slice(p * inPlane, inPlane), y.Span.Slice(p * outPlane, outPlane), g, rows.AsSpan(0, g.InH * g.OutW));
+                    SeparableMaxPool.Plane(x.Span.Slice(p * inPlane, inPlane), y.Span.Slice(p * outPlane, outPlane), g, rows.AsSpan(0, SeparableMaxPool.ScratchLength(g)));
                     continue;
                 }
                 var winners = argmax.IsEmpty ? Span<int>.Empty : argmax.Span.Slice(p * outPlane, outPlane);

@@ -59,7 +59,10 @@ public class PoolKernelTwinTests
     [MemberData(nameof(Geometries))]
     [InlineData(23, 23, 3, 2, 0, 1, 3, true)]
     [InlineData(16, 17, 3, 2, 1, 1, 2, false)]
-    [InlineData(13, 11, 5, 3, 2, 1, 2, true)]
+    [InlineData(13, 11, 5, 3, 2, 1, 2, true)]  // column stride 3: the scalar passes
+    [InlineData(9, 37, 3, 1, 1, 1, 2, false)]  // stride 1, rows over two vectors
+    [InlineData(6, 40, 3, 2, 0, 1, 2, true)]
+    [InlineData(5, 33, 4, 2, 2, 1, 2, true)]  // wide margins
     public void MaxPoolWithoutArgmaxGivesTheSameBits(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
     {
         var g = PoolGeometry.Create("MaxPool2d", [1, planes, h, w], (k, k), (s, s), (p, p), (d, d), ceil);
