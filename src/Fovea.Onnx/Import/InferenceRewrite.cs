@@ -6,20 +6,27 @@ namespace Fovea.Onnx.Import;
 /// folded into that Conv's weights and bias (<see cref="BatchNormFolding"/>); then a Relu that alone reads
 /// a 2-D Conv's output, and a 2×2 stride-2 MaxPool that alone reads that Relu's, are merged into the Conv
 /// node as attributes its kernel applies on the way out (Fovea's fused conv epilogue). One op runs instead
-/// of three and the full-size activations are never written and read back. The function computed is
-/// unchanged up to float rounding (the fusion itself is bitwise); graphs loaded for training keep every node.
+/// of three and the full-size activations are never written and read back. A Clip with constant bounds
+/// (MobileNet's ReLU6) that alone reads a Conv's output is merged likewise and clamps the conv's output in
+/// place. The function computed is unchanged up to float rounding (the fusion itself is bitwise); graphs
+/// loaded for training keep every node.
 /// </summary>
 internal static class InferenceRewrite
 {
     /// <summary>Attributes the rewrite gives a Conv node (names no ONNX exporter writes).</summary>
     public const string FusedRelu = "fovea_fused_relu", FusedMaxPool = "fovea_fused_maxpool_2x2";
 
-    public static OnnxGraphProto Apply(OnnxGraphProto graph) => FuseActivations(FoldBatchNorms(graph));
+    /// <summary>Float attributes the rewrite gives a Conv node whose output a Clip clamped.</summary>
+    public const string FusedClipMin = "fovea_fused_clip_min", FusedClipMax = "fovea_fused_clip_max";
 
-    /// <summary>Conv → Relu (→ 2×2 MaxPool) chains, each link read by the next alone, become one Conv node.</summary>
-    private static OnnxGraphProto FuseActivations(OnnxGraphProto graph)
+    /// <summary>Rewrites <paramref name="graph"/> of a model importing <paramref name="opset"/> of the default domain (Clip's bounds moved from attributes to inputs at 11).</summary>
+    public static OnnxGraphProto Apply(OnnxGraphProto graph, long opset) => FuseActivations(FoldBatchNorms(graph), opset);
+
+    /// <summary>Conv → Relu (→ 2×2 MaxPool) and Conv → Clip chains, each link read by the next alone, become one Conv node.</summary>
+    private static OnnxGraphProto FuseActivations(OnnxGraphProto graph, long opset)
     {
         var readers = Readers(graph);
+        var constants = ScalarConstants(graph);
         var nodes = graph.Nodes.ToArray();
         var removed = new HashSet<int>();
         for (int c = 0; c < nodes.Length; c++)
@@ -27,7 +34,18 @@ internal static class InferenceRewrite
             var conv = nodes[c];
             if (conv.OpType != "Conv" || conv.Domain.Length > 0 || conv.Outputs.Count != 1 || conv.Attributes.ContainsKey(FusedRelu)) continue;
             if (!conv.Attributes.TryGetValue("kernel_shape", out var k) || k.Ints.Count != 2) continue; // 2-D convs only
-            if (SoleReader(conv.Outputs[0], readers) is not int r || nodes[r].OpType != "Relu" || nodes[r].Domain.Length > 0 || nodes[r].Outputs.Count != 1) continue;
+            if (SoleReader(conv.Outputs[0], readers) is not int r || nodes[r].Domain.Length > 0 || nodes[r].Outputs.Count != 1) continue;
+            if (nodes[r].OpType == "Clip" && ClipBounds(nodes[r], opset, constants) is var (min, max))
+            {
+                nodes[c] = conv with
+                {
+                    Outputs = [nodes[r].Outputs[0]],
+                    Attributes = new Dictionary<string, OnnxAttributeProto>(conv.Attributes) { [FusedClipMin] = Number(FusedClipMin, min), [FusedClipMax] = Number(FusedClipMax, max) },
+                };
+                removed.Add(r);
+                continue;
+            }
+            if (nodes[r].OpType != "Relu") continue;
             var attributes = new Dictionary<string, OnnxAttributeProto>(conv.Attributes) { [FusedRelu] = Flag(FusedRelu) };
             var last = nodes[r];
             removed.Add(r);
@@ -78,6 +96,39 @@ internal static class InferenceRewrite
     }
 
     private static OnnxAttributeProto Flag(string name) => new(name, OnnxAttributeType.Int, 0, 1, "", null, [], [], []);
+
+    private static OnnxAttributeProto Number(string name, float value) => new(name, OnnxAttributeType.Float, value, 0, "", null, [], [], []);
+
+    /// <summary>
+    /// A Clip's bounds when they are known at load time: float attributes before opset 11, else absent inputs or
+    /// float scalars held by initialisers or Constant nodes. Null for anything else, which the Clip op itself handles.
+    /// </summary>
+    private static (float Min, float Max)? ClipBounds(OnnxNodeProto clip, long opset, Dictionary<string, float> constants)
+    {
+        if (opset < 11)
+        {
+            if (clip.Inputs.Count != 1 || clip.Attributes.Any(a => a.Key is not ("min" or "max") || a.Value.Type != OnnxAttributeType.Float)) return null;
+            return (clip.Attributes.TryGetValue("min", out var lo) ? lo.Float : float.NegativeInfinity,
+                clip.Attributes.TryGetValue("max", out var hi) ? hi.Float : float.PositiveInfinity);
+        }
+        if (clip.Attributes.Count > 0 || clip.Inputs.Count > 3) return null;
+        float? Bound(int i, float absent) =>
+            i >= clip.Inputs.Count || clip.Inputs[i].Length == 0 ? absent : constants.TryGetValue(clip.Inputs[i], out float v) ? v : null;
+        return Bound(1, float.NegativeInfinity) is float min && Bound(2, float.PositiveInfinity) is float max ? (min, max) : null;
+    }
+
+    /// <summary>The float scalars (one element, any rank) held by initialisers and by Constant nodes' value tensors.</summary>
+    private static Dictionary<string, float> ScalarConstants(OnnxGraphProto graph)
+    {
+        var scalars = new Dictionary<string, float>();
+        foreach (var (name, value) in graph.Initializers)
+            if (value.Floats is { Length: 1 } t) scalars[name] = t.Span[0];
+        foreach (var node in graph.Nodes)
+            if (node.OpType == "Constant" && node.Domain.Length == 0 && node.Outputs.Count == 1 && node.Attributes.Count == 1
+                && node.Attributes.TryGetValue("value", out var a) && a.Tensor?.Floats is { Length: 1 } t)
+                scalars[node.Outputs[0]] = t.Span[0];
+        return scalars;
+    }
 
     private static OnnxGraphProto FoldBatchNorms(OnnxGraphProto graph)
     {

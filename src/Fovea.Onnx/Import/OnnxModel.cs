@@ -48,7 +48,7 @@ public sealed class OnnxModel : Module
         try
         {
             var model = OnnxModelReader.Read(bytes);
-            return new OnnxModel(forTraining ? model : model with { Graph = InferenceRewrite.Apply(model.Graph) });
+            return new OnnxModel(forTraining ? model : model with { Graph = InferenceRewrite.Apply(model.Graph, model.Opsets.GetValueOrDefault("")) });
         }
         catch (NotSupportedException e)
         {

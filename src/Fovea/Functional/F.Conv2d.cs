@@ -48,22 +48,30 @@ public static partial class F
     }
 
     /// <summary>
-    /// Inference: Conv2d and its <paramref name="epilogue"/> (batch norm, ReLU, 2×2 max pool) in one pass over the
-    /// output, bitwise equal to the separate ops. Null where the fused pass does not apply — gradients would be
-    /// recorded, the implicit conv does not take the geometry (stride, groups), the pool does not fit, or a
-    /// weight or bias that the regular op will reject — and the caller runs the separate ops instead.
+    /// Inference: Conv2d and its <paramref name="epilogue"/> (batch norm, ReLU, clip, 2×2 max pool) in one pass over the
+    /// output, bitwise equal to the separate ops. The implicit GEMM takes any epilogue; the direct kernels (depthwise,
+    /// small stems) take a ReLU or a clip alone. Null where the fused pass does not apply — gradients would be
+    /// recorded, the kernel the geometry takes does not fuse this epilogue, the pool does not fit, or a weight or
+    /// bias that the regular op will reject — and the caller runs the separate ops instead.
     /// </summary>
     internal static Tensor? TryConv2dFused(string? layer, Tensor x, Tensor weight, Tensor? bias,
         (int Height, int Width) stride, Padding2d padding, (int Height, int Width) dilation, int groups, ConvEpilogue epilogue)
     {
-        if (epilogue.MaxPool2x2 && !epilogue.Relu) throw new ArgumentException("Conv2d: the fused 2×2 max pool needs the fused ReLU.");
-        if (Autograd.NeedsGrad(x, weight, bias) || weight.Rank != 4 || groups != 1 || x.Rank != 4 || weight.Shape[1] != x.Shape[1]) return null;
+        if (epilogue.MaxPool2x2 && (!epilogue.Relu || epilogue.Clip is not null)) throw new ArgumentException("Conv2d: the fused 2×2 max pool needs the fused ReLU and no clip.");
+        if (Autograd.NeedsGrad(x, weight, bias) || weight.Rank != 4 || x.Rank != 4 || groups < 1 || weight.Shape[0] % groups != 0 || weight.Shape[1] * groups != x.Shape[1]) return null;
         int outChannels = weight.Shape[0];
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outChannels)) return null;
         var g = ConvGeometry.Of(layer ?? $"Conv2d({x.Shape[1]}→{outChannels})", x.Shape, x.Shape[1], outChannels,
             (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
-        // Only where Conv2d itself takes the implicit GEMM, so that fused and separate ops give the same bits.
-        if (ForwardKernelOf(g) != ConvForwardKernel.Implicit || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
+        // Only where Conv2d itself takes a kernel that fuses, so that fused and separate ops give the same bits.
+        var kernel = ForwardKernelOf(g);
+        if (kernel == ConvForwardKernel.Direct && epilogue.Bounds is (float low, float high))
+        {
+            var clamped = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
+            DirectConv2dForward(g, x, weight, bias, clamped, low, high);
+            return clamped;
+        }
+        if (kernel != ConvForwardKernel.Implicit || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
         int pool = epilogue.MaxPool2x2 ? 2 : 1;
         var y = Tensor.Empty(g.Batch, outChannels, g.OutHeight / pool, g.OutWidth / pool);
         ImplicitConv2dForward(g, x, weight, bias, y, epilogue);

@@ -5,10 +5,11 @@ namespace Fovea;
 public static partial class F
 {
     /// <summary>Depthwise convolutions and small strided stems: vectorised along rows, or (depthwise) across channels where rows are short.</summary>
-    private static void DirectConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    private static void DirectConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y,
+        float low = float.NegativeInfinity, float high = float.PositiveInfinity)
     {
-        if (DepthwiseConvByChannels.Supports(g)) DepthwiseConvByChannels.Forward(g, x.Data, weight.Data, bias?.Data, y.Data);
-        else DirectConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data);
+        if (DepthwiseConvByChannels.Supports(g)) DepthwiseConvByChannels.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
+        else DirectConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
     }
 
     /// <summary>dX by planes (no sum crosses threads); dW and dBias by channel blocks, or by chunks of the batch added in order.</summary>

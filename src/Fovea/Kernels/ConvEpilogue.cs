@@ -7,15 +7,24 @@ namespace Fovea.Kernels;
 
 /// <summary>
 /// What an inference convolution does to its result on the way out of the wide layout, after the bias: an
-/// evaluation-mode batch norm (<paramref name="Norm"/>), ReLU, then a 2×2 stride-2 max pool (only after ReLU).
+/// evaluation-mode batch norm (<paramref name="Norm"/>), ReLU, a clip to [Low, High] (<paramref name="Clip"/>, an
+/// imported ReLU6: max with Low, then min with High, as the separate op), then a 2×2 stride-2 max pool (only after
+/// ReLU, without a clip).
 /// Fused, the full-size activation is never written and read back by separate passes (in a small CNN those
 /// passes cost as much as the conv). Each value goes through the same float operations as the separate ops
 /// (conv + bias, then (v − mean)·scale + shift, then max(v, 0); max pooling commutes with ReLU), so the fused
 /// result is bitwise the one of conv → BatchNorm → ReLU → MaxPool computed apart.
 /// </summary>
-internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNormAffine? Norm = null)
+internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNormAffine? Norm = null, (float Low, float High)? Clip = null)
 {
-    public bool IsNone => !Relu && !MaxPool2x2 && Norm is null;
+    public bool IsNone => !Relu && !MaxPool2x2 && Norm is null && Clip is null;
+
+    /// <summary>
+    /// The epilogue as bounds each output is clamped to, where it is only that (a ReLU, or a clip): what the direct
+    /// kernels fuse. Null when there is a batch norm, a pool, both a ReLU and a clip, or nothing.
+    /// </summary>
+    public (float Low, float High)? Bounds =>
+        Norm is not null || MaxPool2x2 || Relu == Clip.HasValue ? null : Clip ?? (0f, float.PositiveInfinity);
 
     /// <summary>Floats the epilogue writes per channel.</summary>
     public int OutputPlane(int outHeight, int outWidth) => MaxPool2x2 ? outHeight / 2 * (outWidth / 2) : outHeight * outWidth;
@@ -29,8 +38,8 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
     {
         float? channelBias = bias.IsEmpty ? null : bias[channel];
         // The pool applies ReLU once to each window's maximum (ReLU is monotone, and max(−0, +0) = +0 either way).
-        if (MaxPool2x2) PoolRows(src, srcStride, outHeight / 2, outWidth / 2, dst, new ChannelMap(channelBias, Norm, channel, relu: false));
-        else MapRows(src, srcStride, outHeight, outWidth, dst, new ChannelMap(channelBias, Norm, channel, Relu));
+        if (MaxPool2x2) PoolRows(src, srcStride, outHeight / 2, outWidth / 2, dst, new ChannelMap(channelBias, Norm, channel, relu: false, clip: null));
+        else MapRows(src, srcStride, outHeight, outWidth, dst, new ChannelMap(channelBias, Norm, channel, Relu, Clip));
     }
 
     // Hot loops run per channel of every image: compiled optimised at once, not after tiering (first inferences were 3× slower).
@@ -95,14 +104,16 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
         }
     }
 
-    /// <summary>One channel's value map: + bias (when the conv has one), the batch norm, ReLU — the separate ops' float operations in their order.</summary>
+    /// <summary>One channel's value map: + bias (when the conv has one), the batch norm, ReLU, the clip — the separate ops' float operations in their order.</summary>
     private readonly struct ChannelMap
     {
-        private readonly bool _hasBias, _hasNorm, _relu;
-        private readonly float _bias, _mean, _scale, _shift;
+        private readonly bool _hasBias, _hasNorm, _relu, _clip;
+        private readonly float _bias, _mean, _scale, _shift, _low, _high;
 
-        public ChannelMap(float? bias, BatchNormAffine? norm, int channel, bool relu)
+        public ChannelMap(float? bias, BatchNormAffine? norm, int channel, bool relu, (float Low, float High)? clip)
         {
+            _clip = clip.HasValue;
+            (_low, _high) = clip ?? (0f, 0f);
             _hasBias = bias.HasValue;
             _bias = bias ?? 0f;
             _hasNorm = norm is not null;
@@ -115,7 +126,8 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
         {
             if (_hasBias) v += Vector512.Create(_bias);
             if (_hasNorm) v = (v - Vector512.Create(_mean)) * Vector512.Create(_scale) + Vector512.Create(_shift);
-            return _relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
+            if (_relu) v = Vector512.Max(v, Vector512<float>.Zero);
+            return _clip ? Vector512.Min(Vector512.Max(v, Vector512.Create(_low)), Vector512.Create(_high)) : v;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -123,7 +135,8 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
         {
             if (_hasBias) v += new Vector<float>(_bias);
             if (_hasNorm) v = (v - new Vector<float>(_mean)) * new Vector<float>(_scale) + new Vector<float>(_shift);
-            return _relu ? Vector.Max(v, Vector<float>.Zero) : v;
+            if (_relu) v = Vector.Max(v, Vector<float>.Zero);
+            return _clip ? Vector.Min(Vector.Max(v, new Vector<float>(_low)), new Vector<float>(_high)) : v;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -131,7 +144,8 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
         {
             if (_hasBias) v += _bias;
             if (_hasNorm) v = (v - _mean) * _scale + _shift;
-            return _relu ? MathF.Max(v, 0f) : v;
+            if (_relu) v = MathF.Max(v, 0f);
+            return _clip ? MathF.Min(MathF.Max(v, _low), _high) : v;
         }
     }
 }

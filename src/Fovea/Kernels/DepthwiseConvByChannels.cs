@@ -24,7 +24,8 @@ internal static class DepthwiseConvByChannels
     /// </summary>
     public static bool Supports(ConvGeometry g) => DirectConv.IsDepthwise(g) && g.OutWidth < 8;
 
-    public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y)
+    /// <summary>y = the depthwise convolution of x (+ bias), each output clamped to [<paramref name="low"/>, <paramref name="high"/>] (see <see cref="DirectConv.Forward"/>).</summary>
+    public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y, float low = float.NegativeInfinity, float high = float.PositiveInfinity)
     {
         using var plan = new Plan(g, weight);
         int blocks = plan.Blocks;
@@ -51,7 +52,7 @@ internal static class DepthwiseConvByChannels
                 for (int o = 0; o < lanes; o++)
                 {
                     var plane = y.AsSpan((n * g.OutChannels + o0 + o) * g.OutPixels, g.OutPixels);
-                    for (int p = 0; p < plane.Length; p++) plane[p] = outputs[p * lanes + o];
+                    for (int p = 0; p < plane.Length; p++) plane[p] = MathF.Min(MathF.Max(outputs[p * lanes + o], low), high);
                 }
             }
             TensorPool.Return(scratch);

@@ -38,9 +38,12 @@ internal static unsafe class DirectConv
 
     /// <summary>
     /// y [N, O, outH, outW] = conv of x [N, C, H, W] with weight [O, C / groups, kH, kW] (+ bias [O]), each group's
-    /// input channels padded side by side so that an output sums all of them as one longer list of taps.
+    /// input channels padded side by side so that an output sums all of them as one longer list of taps; each output
+    /// is clamped to [<paramref name="low"/>, <paramref name="high"/>] as it is stored (a fused ReLU or ReLU6; the
+    /// default bounds change nothing).
     /// </summary>
-    public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y)
+    public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y,
+        float low = float.NegativeInfinity, float high = float.PositiveInfinity)
     {
         var plane = new PhasedPlane(g);
         int cg = g.InChannelsPerGroup, m = g.OutChannelsPerGroup, kernelTaps = g.KernelHeight * g.KernelWidth, taps = cg * kernelTaps;
@@ -60,7 +63,7 @@ internal static unsafe class DirectConv
                     {
                         int o = ng % g.Groups * m + j;
                         float b = bias is null ? 0f : bias[o];
-                        OutputPlane(g, plane, pp, ws + o * taps, offs, taps, b, ys + ((long)ng * m + j) * g.OutPixels);
+                        OutputPlane(g, plane, pp, ws + o * taps, offs, taps, b, ys + ((long)ng * m + j) * g.OutPixels, low, high);
                     }
                 }
             }
@@ -73,12 +76,12 @@ internal static unsafe class DirectConv
     /// One output plane: bias plus every tap, summed tap by tap in a register per output. Rows go a vector at a
     /// time with the widest vector that fits the row (MobileNet's late rows are 8 or 4 wide), scalar below 4.
     /// </summary>
-    private static void OutputPlane(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y)
+    private static void OutputPlane(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y, float low, float high)
     {
         int outW = g.OutWidth;
-        if (outW >= 16 && Vector512.IsHardwareAccelerated) OutputRows<Vector512<float>, V512>(g, plane, padded, w, offsets, taps, bias, y);
-        else if (outW >= 8 && Vector256.IsHardwareAccelerated) OutputRows<Vector256<float>, V256>(g, plane, padded, w, offsets, taps, bias, y);
-        else if (outW >= 4 && Vector128.IsHardwareAccelerated) OutputRows<Vector128<float>, V128>(g, plane, padded, w, offsets, taps, bias, y);
+        if (outW >= 16 && Vector512.IsHardwareAccelerated) OutputRows<Vector512<float>, V512>(g, plane, padded, w, offsets, taps, bias, y, low, high);
+        else if (outW >= 8 && Vector256.IsHardwareAccelerated) OutputRows<Vector256<float>, V256>(g, plane, padded, w, offsets, taps, bias, y, low, high);
+        else if (outW >= 4 && Vector128.IsHardwareAccelerated) OutputRows<Vector128<float>, V128>(g, plane, padded, w, offsets, taps, bias, y, low, high);
         else
         {
             for (int oh = 0; oh < g.OutHeight; oh++, y += outW)
@@ -88,7 +91,7 @@ internal static unsafe class DirectConv
                 {
                     float acc = bias;
                     for (int t = 0; t < taps; t++) acc = MathF.FusedMultiplyAdd(row[offsets[t] + ow], w[t], acc);
-                    y[ow] = acc;
+                    y[ow] = MathF.Min(MathF.Max(acc, low), high);
                 }
             }
         }
@@ -99,7 +102,7 @@ internal static unsafe class DirectConv
     /// its own FMA latency at every tap. Outputs are written, not added, so blocks past the end are simply redone
     /// overlapping: the last vector of a row shifts back to end at the row's end, and rows past the last repeat it.
     /// </summary>
-    private static void OutputRows<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y)
+    private static void OutputRows<TVec, TOps>(ConvGeometry g, in PhasedPlane plane, float* padded, float* w, int* offsets, int taps, float bias, float* y, float low, float high)
         where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         int outW = g.OutWidth, width = TOps.Width, last = outW - width, lastRow = g.OutHeight - 1;
@@ -122,10 +125,10 @@ internal static unsafe class DirectConv
                     acc2 = TOps.MultiplyAdd(TOps.Load(row2 + at), weight, acc2);
                     acc3 = TOps.MultiplyAdd(TOps.Load(row3 + at), weight, acc3);
                 }
-                TOps.Store(y + oh * outW + ow, acc0);
-                TOps.Store(y + oh1 * outW + ow, acc1);
-                TOps.Store(y + oh2 * outW + ow, acc2);
-                TOps.Store(y + oh3 * outW + ow, acc3);
+                TOps.Store(y + oh * outW + ow, TOps.Clamp(acc0, low, high));
+                TOps.Store(y + oh1 * outW + ow, TOps.Clamp(acc1, low, high));
+                TOps.Store(y + oh2 * outW + ow, TOps.Clamp(acc2, low, high));
+                TOps.Store(y + oh3 * outW + ow, TOps.Clamp(acc3, low, high));
                 if (ow == last) break;
             }
         }
@@ -258,7 +261,7 @@ internal static unsafe class DirectConv
                     {
                         long o = (long)nc * m + j;
                         plane.Fill(dys + o * g.OutPixels, pp);
-                        OutputPlane(transposed, plane, pp, ws + (nc % g.InChannels * m + j) * taps, offs, taps, 0f, result);
+                        OutputPlane(transposed, plane, pp, ws + (nc % g.InChannels * m + j) * taps, offs, taps, 0f, result, float.NegativeInfinity, float.PositiveInfinity);
                         TensorPrimitives.Add(target, new ReadOnlySpan<float>(result, inPixels), target);
                     }
                 }

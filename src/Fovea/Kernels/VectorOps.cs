@@ -17,6 +17,8 @@ internal interface IVectorOps<TVec> where TVec : struct
     static abstract TVec MultiplyAdd(TVec a, TVec b, TVec c);
     /// <summary>The sum of the lanes, in a fixed order.</summary>
     static abstract float Sum(TVec v);
+    /// <summary>min(max(v, low), high) with IEEE maximum/minimum (NaN propagates, −0 &lt; +0), as TensorPrimitives.Max/Min; the identity for (−∞, +∞).</summary>
+    static abstract TVec Clamp(TVec v, float low, float high);
 }
 
 internal readonly struct V512 : IVectorOps<Vector512<float>>
@@ -27,6 +29,7 @@ internal readonly struct V512 : IVectorOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float x) => Vector512.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.MultiplyAddEstimate(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Clamp(Vector512<float> v, float low, float high) => Vector512.Min(Vector512.Max(v, Vector512.Create(low)), Vector512.Create(high));
 }
 
 internal readonly struct V256 : IVectorOps<Vector256<float>>
@@ -37,6 +40,7 @@ internal readonly struct V256 : IVectorOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float x) => Vector256.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.MultiplyAddEstimate(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Clamp(Vector256<float> v, float low, float high) => Vector256.Min(Vector256.Max(v, Vector256.Create(low)), Vector256.Create(high));
 }
 
 internal readonly struct V128 : IVectorOps<Vector128<float>>
@@ -47,4 +51,5 @@ internal readonly struct V128 : IVectorOps<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float x) => Vector128.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.MultiplyAddEstimate(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> v) => Vector128.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Clamp(Vector128<float> v, float low, float high) => Vector128.Min(Vector128.Max(v, Vector128.Create(low)), Vector128.Create(high));
 }

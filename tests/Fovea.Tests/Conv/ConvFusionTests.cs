@@ -75,6 +75,40 @@ public class ConvFusionTests
         Assert.Null(F.TryConv2dFused(null, x, weight, null, (1, 1), 1, (1, 1), 1, epilogue));
     }
 
+    /// <summary>
+    /// A ReLU or a clip alone fuses into every kernel that fuses: the direct depthwise kernels (rows of 16 and more, of 8, and
+    /// narrow planes by channels, multiplier 2), the direct stem and the implicit GEMM — bitwise the separate ops, NaN included.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 16, 16, 33, 1, 16)]  // depthwise, rows of a Vector512
+    [InlineData(2, 12, 12, 16, 2, 12)]  // depthwise stride 2, rows of 8
+    [InlineData(3, 24, 48, 5, 1, 24)]   // depthwise on narrow planes (by channels), multiplier 2
+    [InlineData(2, 3, 16, 32, 2, 1)]    // a small strided stem
+    [InlineData(2, 5, 7, 9, 1, 1)]      // the implicit GEMM
+    public void AReLUOrAClipFusesIntoEveryKernelThatFuses(int n, int c, int o, int size, int stride, int groups)
+    {
+        var rng = new Rng(12);
+        using var x = Tensor.Normal(new TensorShape(n, c, size, size), 0, 1, rng);
+        x.Span[size + 3] = float.NaN;
+        using var weight = Tensor.Normal(new TensorShape(o, c / groups, 3, 3), 0, 0.5f, rng);
+        using var bias = Tensor.Normal(new TensorShape(o), 0, 0.3f, rng);
+        using var _ = Autograd.NoGrad();
+        using var conv = F.Conv2d(x, weight, bias, stride: stride, padding: 1, groups: groups);
+        var cases = new (ConvEpilogue Epilogue, Func<float, float> Map)[]
+        {
+            (new ConvEpilogue(true, false), v => MathF.Max(v, 0f)),
+            (new ConvEpilogue(false, false, Clip: (0f, 6f)), v => MathF.Min(MathF.Max(v, 0f), 6f)),
+            (new ConvEpilogue(false, false, Clip: (-0.5f, 0.25f)), v => MathF.Min(MathF.Max(v, -0.5f), 0.25f)),
+        };
+        foreach (var (epilogue, map) in cases)
+        {
+            using var fused = F.TryConv2dFused(null, x, weight, bias, (stride, stride), 1, (1, 1), groups, epilogue) ?? throw new InvalidOperationException($"{epilogue} not fused");
+            using var expected = Tensor.FromArray(conv.ToArray().Select(map).ToArray(), conv.Shape.ToArray());
+            TensorAssert.Equal(expected, fused, $"{epilogue}");
+            Assert.Contains(fused.ToArray(), float.IsNaN);
+        }
+    }
+
     [Fact]
     public void APoolWithoutReLUIsRefused()
     {

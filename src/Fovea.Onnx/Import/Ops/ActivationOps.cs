@@ -128,9 +128,15 @@ internal static class ActivationOps
     private static Tensor ClipFloats(Tensor x, float min, float max)
     {
         var y = Tensor.Empty(x.Shape);
-        TensorPrimitives.Max(x.Span, min, y.Span);
-        TensorPrimitives.Min(y.Span, max, y.Span);
+        Clip(x.Span, min, max, y.Span);
         return y;
+    }
+
+    /// <summary>Clip's float rule, max with the lower bound then min with the upper (NaN propagates); the Clip op and a Conv with a merged Clip share it. <paramref name="y"/> may be <paramref name="x"/>.</summary>
+    public static void Clip(ReadOnlySpan<float> x, float min, float max, Span<float> y)
+    {
+        TensorPrimitives.Max(x, min, y);
+        TensorPrimitives.Min(y, max, y);
     }
 
     private static void HardSigmoidInto(ReadOnlySpan<float> x, float alpha, float beta, Span<float> y)

@@ -18,7 +18,9 @@ internal static class ConvOps
         var spatial = SpatialAttributes.Read(node, hasCeilMode: false);
         int group = ConvOperands.ReadGroup(node);
         ConvOperands.CheckWeight(node, spatial.Kernel, group, transposed: false);
-        var epilogue = new ConvEpilogue(node.Int(InferenceRewrite.FusedRelu, 0) != 0, node.Int(InferenceRewrite.FusedMaxPool, 0) != 0);
+        bool clipped = node.Has(InferenceRewrite.FusedClipMin);
+        (float, float) clip = (node.Float(InferenceRewrite.FusedClipMin, float.NegativeInfinity), node.Float(InferenceRewrite.FusedClipMax, float.PositiveInfinity));
+        var epilogue = new ConvEpilogue(node.Int(InferenceRewrite.FusedRelu, 0) != 0, node.Int(InferenceRewrite.FusedMaxPool, 0) != 0, Clip: clipped ? clip : null);
         return inputs =>
         {
             var op = ConvOperands.Of(inputs, spatial.Kernel, group, transposed: false);
@@ -29,7 +31,7 @@ internal static class ConvOps
         };
     }
 
-    /// <summary>Conv, ReLU and (optionally) a 2×2 max pool: in one pass where the fused kernel takes the geometry, else one op after the other.</summary>
+    /// <summary>Conv, then ReLU and (optionally) a 2×2 max pool, or a clip: in one pass where the fused kernel takes the geometry, else one op after the other.</summary>
     private static Tensor Fused(ConvOperands op, SpatialAttributes.Axis[] axes, ConvEpilogue epilogue)
     {
         var (h, v) = (axes[0], axes[1]);
@@ -37,6 +39,12 @@ internal static class ConvOps
             && F.TryConv2dFused(null, op.X, op.W, op.B, (h.Stride, v.Stride), (h.PadBegin, v.PadBegin), (h.Dilation, v.Dilation), op.Group, epilogue) is { } fused)
             return fused;
         var y = ThroughConv2d(op, axes);
+        if (epilogue.Clip is var (low, high))
+        {
+            // Clip records no gradient, as the separate op (the rewrite merges one only into graphs loaded for inference).
+            ActivationOps.Clip(y.Span, low, high, y.Span);
+            return y;
+        }
         var activated = F.Relu(y);
         var result = epilogue.MaxPool2x2 ? F.MaxPool2d(activated, 2) : activated;
         if (!Autograd.NeedsGrad(op.X, op.W, op.B))

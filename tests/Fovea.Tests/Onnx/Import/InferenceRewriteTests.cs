@@ -37,6 +37,52 @@ public class InferenceRewriteTests
         Assert.Equal(expected.ToArray(), actual.ToArray());
     }
 
+    /// <summary>A Clip with constant bounds (ReLU6 as exporters write it) merges into the Conv before it, bitwise: bounds as initialisers (opset 13), absent, or attributes (opset 6).</summary>
+    [Theory]
+    [InlineData(13, true, true)]
+    [InlineData(13, false, true)]
+    [InlineData(13, true, false)]
+    [InlineData(6, true, true)]
+    public void ConvClipComputesTheSeparateOps(int opset, bool withMin, bool withMax)
+    {
+        var rng = new Rng(5);
+        using var w = Tensor.Normal(new TensorShape(4, 3, 3, 3), 0f, 0.5f, rng);
+        var g = new OnnxGraph(opset);
+        string conv = g.Node("Conv", ["x", g.Initializer("w", w.Span, 4, 3, 3, 3)],
+            new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("strides", Ints: [2, 2]), new OnnxAttribute("pads", Ints: [1, 1, 1, 1]));
+        if (opset < 11)
+            g.NamedNode("y", "Clip", [conv], [.. withMin ? [new OnnxAttribute("min", Float: -0.25f)] : Array.Empty<OnnxAttribute>(), .. withMax ? [new OnnxAttribute("max", Float: 0.5f)] : Array.Empty<OnnxAttribute>()]);
+        else
+            g.NamedNode("y", "Clip", [conv, withMin ? g.Initializer("lo", [-0.25f]) : "", .. withMax ? [g.Initializer("hi", [0.5f])] : Array.Empty<string>()]);
+        byte[] bytes = g.ToModel("x", [1, 3, 9, 7], "y", [1, 4, 5, 4]);
+        var fused = OnnxModel.Load(bytes);
+        var plain = OnnxModel.Load(bytes, forTraining: true);
+        Assert.Contains("1 nodes", fused.ToString());
+        Assert.Contains("2 nodes", plain.ToString());
+        using var _ = Autograd.NoGrad();
+        using var x = Tensor.Normal(new TensorShape(2, 3, 9, 7), 0f, 1f, new Rng(6));
+        using var expected = plain.Forward(x);
+        using var actual = fused.Forward(x);
+        Assert.Equal(expected.ToArray(), actual.ToArray());
+        // The bounds bite.
+        if (withMin) Assert.Contains(-0.25f, actual.ToArray());
+        if (withMax) Assert.Contains(0.5f, actual.ToArray());
+    }
+
+    /// <summary>A Clip whose bound is computed, not constant, stays a node of its own.</summary>
+    [Fact]
+    public void AClipWithAComputedBoundIsNotFused()
+    {
+        var w = new float[2 * 2 * 1 * 1];
+        w.AsSpan().Fill(0.5f);
+        var g = new OnnxGraph(13);
+        string conv = g.Node("Conv", ["x", g.Initializer("w", w, 2, 2, 1, 1)], new OnnxAttribute("kernel_shape", Ints: [1, 1]));
+        string bound = g.Node("Sub", [g.Initializer("one", [1f]), g.Initializer("two", [2f])]);
+        g.NamedNode("y", "Clip", [conv, bound]);
+        var model = OnnxModel.Load(g.ToModel("x", [1, 2, 3, 3], "y", [1, 2, 3, 3]));
+        Assert.Contains("3 nodes", model.ToString());
+    }
+
     /// <summary>A Relu whose input another node also reads, or that is a graph output, stays a node of its own.</summary>
     [Fact]
     public void AReluWithOtherReadersIsNotFused()
