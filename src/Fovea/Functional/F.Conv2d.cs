@@ -31,13 +31,12 @@ public static partial class F
             throw new ArgumentException($"{op}: bias must be [{outChannels}]. Received {bias.Shape}");
 
         var y = Tensor.Empty(g.OutputShape);
-        switch (ForwardKernelOf(g))
+        if (Cropped(g, x, weight, bias) is var (cg, cw))
         {
-            case ConvForwardKernel.Direct: DirectConv2dForward(g, x, weight, bias, y); break;
-            case ConvForwardKernel.BatchedIm2Col: BatchedConv2dForward(g, x, weight, bias, y); break;
-            case ConvForwardKernel.Implicit: ImplicitConv2dForward(g, x, weight, bias, y); break;
-            default: Im2ColConv2dForward(g, x, weight, bias, y); break;
+            using (cw) RunForward(cg, x, cw, bias, y);
+            return y;
         }
+        RunForward(g, x, weight, bias, y);
         return Autograd.Record(y, "Conv2d", [x, weight, bias], dy =>
         {
             if (DirectConv.IsDepthwise(g)) DepthwiseConv2dBackward(g, x, weight, bias, dy.Data);
@@ -64,19 +63,43 @@ public static partial class F
         var g = ConvGeometry.Of(layer ?? $"Conv2d({x.Shape[1]}→{outChannels})", x.Shape, x.Shape[1], outChannels,
             (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
         // Only where Conv2d itself takes a kernel that fuses, so that fused and separate ops give the same bits.
-        var kernel = ForwardKernelOf(g);
+        var cropped = Cropped(g, x, weight, bias);
+        using var croppedWeight = cropped?.Item2;
+        var (fg, w) = cropped ?? (g, weight);
+        var kernel = ForwardKernelOf(fg);
         if (kernel == ConvForwardKernel.Direct && epilogue.Bounds is (float low, float high))
         {
             var clamped = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
-            DirectConv2dForward(g, x, weight, bias, clamped, low, high);
+            DirectConv2dForward(fg, x, w, bias, clamped, low, high);
             return clamped;
         }
         if (kernel != ConvForwardKernel.Implicit || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
         int pool = epilogue.MaxPool2x2 ? 2 : 1;
         var y = Tensor.Empty(g.Batch, outChannels, g.OutHeight / pool, g.OutWidth / pool);
-        ImplicitConv2dForward(g, x, weight, bias, y, epilogue);
+        ImplicitConv2dForward(fg, x, w, bias, y, epilogue);
         return y;
     }
+
+    private static void RunForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
+    {
+        switch (ForwardKernelOf(g))
+        {
+            case ConvForwardKernel.Direct: DirectConv2dForward(g, x, weight, bias, y); break;
+            case ConvForwardKernel.BatchedIm2Col: BatchedConv2dForward(g, x, weight, bias, y); break;
+            case ConvForwardKernel.Implicit: ImplicitConv2dForward(g, x, weight, bias, y); break;
+            default: Im2ColConv2dForward(g, x, weight, bias, y); break;
+        }
+    }
+
+    /// <summary>
+    /// Without gradients, from <see cref="KernelCrop.MinBatch"/> images: the geometry with the kernel cropped to the taps
+    /// that read the image, and the cropped weights (the caller disposes them); null when nothing crops. Not where the
+    /// cropped conv would take the implicit GEMM, whose plans are kept per weight tensor and would be rebuilt every call.
+    /// </summary>
+    private static (ConvGeometry, Tensor)? Cropped(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias) =>
+        g.Batch >= KernelCrop.MinBatch && !Autograd.NeedsGrad(x, weight, bias) && KernelCrop.Crop(g) is { } cropped
+        && ForwardKernelOf(cropped) != ConvForwardKernel.Implicit
+            ? (cropped, KernelCrop.Weight(g, cropped, weight)) : null;
 
     private enum ConvForwardKernel { Direct, BatchedIm2Col, Implicit, Im2Col }
 
