@@ -5,7 +5,7 @@ using Fovea.Kernels;
 namespace Fovea;
 
 /// <summary>
-/// Forward plans of the implicit (or Winograd) convolution kept per weight tensor, so that inference does not
+/// Forward plans of the implicit (or Winograd) convolution, and weights packed for the channel-vectorised one, kept per weight tensor, so that inference does not
 /// repack (or re-transform) the same weights on every call: at batch 1 packing was a sixth of a conv's time.
 /// A plan is reused only while the weights still hold exactly the values it was built from (compared in full,
 /// which costs one read per weight, a fraction of packing), so nothing goes stale whoever changes them:
@@ -31,6 +31,22 @@ internal static class ConvPlans
         var plan = ImplicitConv.ForOutput(g, values, kernel, winograd);
         Cache.AddOrUpdate(weight, new Entry(shape, winograd, values.ToArray(), plan));
         return plan;
+    }
+
+    private sealed record PackedEntry(ConvGeometry Shape, float[] Weights, ChannelVectorConv.Packed Packed);
+
+    private static readonly ConditionalWeakTable<Tensor, PackedEntry> PackedCache = new();
+
+    /// <summary>The weights of <paramref name="weight"/> packed for <see cref="ChannelVectorConv"/> in geometry <paramref name="g"/>, packed on a miss.</summary>
+    public static ChannelVectorConv.Packed ForChannelVector(ConvGeometry g, Tensor weight)
+    {
+        var shape = g with { Batch = 1 };
+        ReadOnlySpan<float> values = weight.Span;
+        if (PackedCache.TryGetValue(weight, out var entry) && entry.Shape == shape && SameBits(values, entry.Weights))
+            return entry.Packed;
+        var packed = new ChannelVectorConv.Packed(g, values);
+        PackedCache.AddOrUpdate(weight, new PackedEntry(shape, values.ToArray(), packed));
+        return packed;
     }
 
     // Bits, not float equality: a vectorised memory compare (float's SequenceEqual goes element by element, as slow

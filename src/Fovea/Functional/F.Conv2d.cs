@@ -66,11 +66,12 @@ public static partial class F
         var cropped = Cropped(g, x, weight, bias);
         using var croppedWeight = cropped?.Item2;
         var (fg, w) = cropped ?? (g, weight);
-        var kernel = ForwardKernelOf(fg);
-        if (kernel == ConvForwardKernel.Direct && epilogue.Bounds is (float low, float high))
+        var kernel = ForwardKernelOf(fg, inference: true);
+        if (kernel is ConvForwardKernel.Direct or ConvForwardKernel.ChannelVector && epilogue.Bounds is (float low, float high))
         {
             var clamped = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
-            DirectConv2dForward(fg, x, w, bias, clamped, low, high);
+            if (kernel == ConvForwardKernel.Direct) DirectConv2dForward(fg, x, w, bias, clamped, low, high);
+            else ChannelVectorConv2dForward(fg, x, w, bias, clamped, low, high);
             return clamped;
         }
         if (kernel != ConvForwardKernel.Implicit || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
@@ -82,9 +83,10 @@ public static partial class F
 
     private static void RunForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y)
     {
-        switch (ForwardKernelOf(g))
+        switch (ForwardKernelOf(g, inference: !Autograd.NeedsGrad(x, weight, bias)))
         {
             case ConvForwardKernel.Direct: DirectConv2dForward(g, x, weight, bias, y); break;
+            case ConvForwardKernel.ChannelVector: ChannelVectorConv2dForward(g, x, weight, bias, y); break;
             case ConvForwardKernel.BatchedIm2Col: BatchedConv2dForward(g, x, weight, bias, y); break;
             case ConvForwardKernel.Implicit: ImplicitConv2dForward(g, x, weight, bias, y); break;
             default: Im2ColConv2dForward(g, x, weight, bias, y); break;
@@ -98,14 +100,20 @@ public static partial class F
     /// </summary>
     private static (ConvGeometry, Tensor)? Cropped(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias) =>
         g.Batch >= KernelCrop.MinBatch && !Autograd.NeedsGrad(x, weight, bias) && KernelCrop.Crop(g) is { } cropped
-        && ForwardKernelOf(cropped) != ConvForwardKernel.Implicit
+        && ForwardKernelOf(cropped, inference: true) != ConvForwardKernel.Implicit
             ? (cropped, KernelCrop.Weight(g, cropped, weight)) : null;
 
-    private enum ConvForwardKernel { Direct, BatchedIm2Col, Implicit, Im2Col }
+    private enum ConvForwardKernel { Direct, ChannelVector, BatchedIm2Col, Implicit, Im2Col }
+
+    /// <summary>Inference on small maps and strided stems, vectorised across output channels; packed weights kept per weight tensor.</summary>
+    private static void ChannelVectorConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y,
+        float low = float.NegativeInfinity, float high = float.PositiveInfinity) =>
+        ChannelVectorConv.Forward(g, ConvPlans.ForChannelVector(g, weight), x.Data, bias?.Data, y.Data, low, high);
 
     /// <summary>The forward kernel a geometry takes, in order of preference; one choice for Conv2d and its fused twin.</summary>
-    private static ConvForwardKernel ForwardKernelOf(ConvGeometry g) =>
-        DirectConv.RunsForward(g) ? ConvForwardKernel.Direct
+    private static ConvForwardKernel ForwardKernelOf(ConvGeometry g, bool inference) =>
+        inference && ChannelVectorConv.Supports(g) ? ConvForwardKernel.ChannelVector
+        : DirectConv.RunsForward(g) ? ConvForwardKernel.Direct
         : BatchedIm2ColConv.Supports(g) ? ConvForwardKernel.BatchedIm2Col
         : ImplicitConv.Supports(g) ? ConvForwardKernel.Implicit
         : ConvForwardKernel.Im2Col;

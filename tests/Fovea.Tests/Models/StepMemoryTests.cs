@@ -1,5 +1,6 @@
 using Fovea.Nn;
 using Fovea.Optim;
+using Fovea.Tests.Support;
 
 namespace Fovea.Tests.Models;
 
@@ -64,7 +65,9 @@ public class StepMemoryTests
         var recorded = model.Forward(x);  // with the tape: nothing is freed
         Tensor freed;
         using (Autograd.NoGrad()) freed = model.Forward(x);
-        Assert.Equal(recorded.ToArray(), freed.ToArray());
+        // Equal up to rounding: without gradients the small maps' convolutions take the channel-vectorised kernel, whose
+        // sums run in another order; a freed buffer read too early would be far off.
+        TensorAssert.Close(recorded.ToArray(), freed.ToArray(), 1e-5, 1e-6, "no-grad forward");
         Assert.False(IsFreed(x));
     }
 

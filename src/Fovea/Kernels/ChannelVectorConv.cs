@@ -1,0 +1,459 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Fovea.Kernels;
+
+/// <summary>
+/// Inference convolution vectorised across output channels, for the shapes where the pixel-vectorised GEMMs run
+/// half empty: small maps (ResNet/VGG/SqueezeNet late stages, 8×8 and below) and strided stems with a few input
+/// channels. A register tile holds 16·V output channels (V vectors) for R consecutive output pixels;
+/// every tap (input channel, kernel row, kernel column) is V loads of packed weights and R broadcasts of the
+/// padded input, read in place through each pixel's window origin, into V·R independent multiply-adds (the layout MLAS's NCHWc
+/// kernels use, without converting the tensors). The tile is transposed 4×4 per 128-bit lane on the way out, so
+/// each output channel's R pixels are stored contiguously into NCHW. Sums run in tap order from the bias; a clamp
+/// (fused ReLU or ReLU6) is applied as the tile is stored. AVX-512 only; forward only.
+/// </summary>
+internal static unsafe class ChannelVectorConv
+{
+    /// <summary>Output pixels below which a map is small enough that the pixel-vectorised GEMMs' column tiles run part-empty.</summary>
+    private const int MaxSmallMapPixels = 64;
+
+    /// <summary>
+    /// Whether the inference of <paramref name="g"/> runs here: AVX-512, one group, at least 16 output channels (a
+    /// vector), and either a small output map or a strided stem of at most 4 input channels (whose im2col products are
+    /// only 27–147 deep). Training keeps the GEMM kernels, whose backward passes share their layouts.
+    /// </summary>
+    public static bool Supports(ConvGeometry g) =>
+        Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16 && (long)g.Batch * g.OutPixels >= MinUsesPerWeight
+        && (g.OutPixels <= MaxSmallMapPixels || g.InChannels <= 4 && (g.StrideHeight > 1 || g.StrideWidth > 1));
+
+    /// <summary>
+    /// Output pixels in the batch (uses of each weight) below which checking the kept packed weights against the tensor,
+    /// a read of both, costs more than the GEMM paths lose (measured at batch 1: 2×2 and 4×4 maps slower, 8×8 as fast).
+    /// </summary>
+    private const int MinUsesPerWeight = 32;
+
+    /// <summary>Output-channel vectors per register tile: 4 (64 channels) for wide layers, 2 for 17–63 channels, 1 with 8 pixels for 16 or fewer.</summary>
+    private static int VectorsPerTile(int outChannels) => outChannels >= 64 && (outChannels % 64 == 0 || outChannels > 128) ? 4 : outChannels > 16 ? 2 : 1;
+
+    private static int PixelsPerTile(int vectors) => vectors == 1 ? 8 : 4;
+
+    /// <summary>Floats of one tile's sums: 64 channels × 4 pixels or 16 × 8.</summary>
+    private const int SumsLength = 256;
+
+    /// <summary>
+    /// Weights [O, C, kH, kW] packed by blocks of 16·V output channels, tap-major within a block ([block][tap][16·V],
+    /// zero beyond O). Immutable once built, so it can be kept per weight tensor (see ConvPlans).
+    /// </summary>
+    public sealed class Packed
+    {
+        public Packed(ConvGeometry g, ReadOnlySpan<float> weight)
+        {
+            Vectors = VectorsPerTile(g.OutChannels);
+            int width = 16 * Vectors, taps = g.WindowLength;
+            Blocks = (g.OutChannels + width - 1) / width;
+            Weights = GC.AllocateUninitializedArray<float>(Blocks * taps * width);
+            // Written in order, read down the block's weight rows (16·V rows, whose cache lines stay in L1 from one tap to
+            // the next); the other way round, every write went to another cache line and packing cost a fifth of the conv.
+            for (int block = 0; block < Blocks; block++)
+            {
+                int rows = Math.Min(width, g.OutChannels - block * width);
+                for (int t = 0; t < taps; t++)
+                {
+                    var target = Weights.AsSpan((block * taps + t) * width, width);
+                    int source = block * width * taps + t;
+                    for (int l = 0; l < rows; l++) target[l] = weight[source + l * taps];
+                    target[rows..].Clear();
+                }
+            }
+        }
+
+        public int Vectors { get; }
+        public int Blocks { get; }
+        public float[] Weights { get; }
+    }
+
+    /// <summary>
+    /// y [N, O, outH, outW] = conv of x [N, C, H, W] with the packed weights and bias, each output clamped to
+    /// [<paramref name="low"/>, <paramref name="high"/>]. Work is split over (image, channel block, band of tiles),
+    /// bands only where images × blocks are fewer than threads (batch-1 latency).
+    /// </summary>
+    public static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low = float.NegativeInfinity, float high = float.PositiveInfinity)
+    {
+        var layout = new InputLayout(g);
+        int[] offsets = layout.TapOffsets();
+        // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
+        int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
+        int pixels = PixelsPerTile(packed.Vectors), tiles = (images * g.OutPixels + pixels - 1) / pixels;
+        int bands = items >= Parallelism.Threads ? 1 : Math.Min(tiles, Parallelism.Threads);
+        Parallelism.For(items * bands, (start, end) =>
+        {
+            int sumsLength = SumsLength * ((tiles + bands - 1) / bands);
+            float[] scratch = TensorPool.Rent(images * layout.Length + SumsLength + sumsLength);
+            int filledGroup = -1;
+            fixed (float* xs = x, ys = y, pp = scratch, ws = packed.Weights)
+            fixed (int* offs = offsets)
+            {
+                for (int item = start; item < end; item++)
+                {
+                    int band = item % bands, block = item / bands % packed.Blocks, group = item / bands / packed.Blocks;
+                    int first = group * images, count = Math.Min(images, g.Batch - first);
+                    if (group != filledGroup)
+                    {
+                        for (int i = 0; i < count; i++) layout.Fill(xs + (long)(first + i) * g.InChannels * g.InPixels, pp + (long)i * layout.Length);
+                        filledGroup = group;
+                    }
+                    int groupPixels = count * g.OutPixels;
+                    int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
+                    float* biasTile = pp + (long)images * layout.Length, sums = biasTile + SumsLength;
+                    ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
+                    var run = new Tiles(g, layout, offs, sums, biasTile, pp, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
+                        ys + (long)first * g.OutChannels * g.OutPixels, block * 16 * packed.Vectors, groupPixels, low, high);
+                    run.Run(packed.Vectors, firstPixel, endPixel);
+                }
+            }
+            TensorPool.Return(scratch);
+        });
+    }
+
+    /// <summary>Pixels a pass over a block's weights aims for: 64, a few images of a tiny map (16 of 2×2), one of 8×8 and up.</summary>
+    private const int TargetPixels = 64;
+
+    private static int ImagesPerGroup(ConvGeometry g) => Math.Clamp(TargetPixels / g.OutPixels, 1, g.Batch);
+
+    /// <summary>The block's bias (zeros past O, or without one) as a tile's starting sums: the block's channels for each of the tile's pixels.</summary>
+    private static void ReplicateBias(float[]? bias, int outChannels, int block, int vectors, float* tile)
+    {
+        int pixels = PixelsPerTile(vectors), width = 16 * vectors;
+        for (int v = 0; v < vectors; v++)
+            for (int l = 0; l < 16; l++)
+            {
+                int o = block * width + 16 * v + l;
+                float value = bias is not null && o < outChannels ? bias[o] : 0f;
+                for (int r = 0; r < pixels; r++) tile[(v * pixels + r) * 16 + l] = value;
+            }
+    }
+
+    /// <summary>Taps per pass over the tiles: the pass's packed weights (16·V floats a tap) take 16 KB, a third of L1.</summary>
+    private static int TapsPerBlock(int vectors) => 4096 / (16 * vectors);
+
+    /// <summary>
+    /// One image's input, zero-padded on every side to the rows and columns the windows read.
+    /// </summary>
+    private readonly struct InputLayout
+    {
+        private readonly ConvGeometry _g;
+
+        public InputLayout(ConvGeometry g)
+        {
+            _g = g;
+            Rows = (g.OutHeight - 1) * g.StrideHeight + (g.KernelHeight - 1) * g.DilationHeight + 1;
+            RowLength = (g.OutWidth - 1) * g.StrideWidth + (g.KernelWidth - 1) * g.DilationWidth + 1;
+        }
+
+        public int Rows { get; }
+        public int RowLength { get; }
+
+        /// <summary>Where output pixel <paramref name="pixel"/>'s window starts in a plane.</summary>
+        public long Origin(int pixel) => (long)pixel / _g.OutWidth * _g.StrideHeight * RowLength + pixel % _g.OutWidth * _g.StrideWidth;
+        public int Plane => Rows * RowLength;
+        public int Length => _g.InChannels * Plane;
+
+        /// <summary>For each tap (channel, kernel row, kernel column), in the weights' order, its offset from a pixel's window origin.</summary>
+        public int[] TapOffsets()
+        {
+            var offsets = new int[_g.WindowLength];
+            int t = 0;
+            for (int c = 0; c < _g.InChannels; c++)
+                for (int i = 0; i < _g.KernelHeight; i++)
+                    for (int j = 0; j < _g.KernelWidth; j++)
+                        offsets[t++] = c * Plane + i * _g.DilationHeight * RowLength + j * _g.DilationWidth;
+            return offsets;
+        }
+
+        /// <summary>
+        /// Row r of a plane is input row r − PadTop, column q input column q − PadLeft; zeros outside the image. The
+        /// buffer is cleared in one pass, then rows are copied element by element: rows are a few floats long here, and
+        /// span calls per row (clear the margins, copy) cost more than the floats (2×2 maps spent most of their time in them).
+        /// </summary>
+        public void Fill(float* image, float* padded)
+        {
+            new Span<float>(padded, Length).Clear();
+            int w = _g.InWidth, left = _g.PadLeft;
+            int firstColumn = Math.Max(0, -left), count = Math.Min(w - firstColumn, RowLength - Math.Max(0, left));
+            if (count <= 0) return;
+            for (int c = 0; c < _g.InChannels; c++)
+                for (int r = 0; r < Rows; r++)
+                {
+                    int ih = r - _g.PadTop;
+                    if ((uint)ih >= (uint)_g.InHeight) continue;
+                    float* source = image + ((long)c * _g.InHeight + ih) * w + firstColumn;
+                    float* target = padded + (long)c * Plane + (long)r * RowLength + Math.Max(0, left);
+                    for (int q = 0; q < count; q++) target[q] = source[q];
+                }
+        }
+    }
+
+    /// <summary>
+    /// The tiles of one image and one block of output channels: R consecutive output pixels (row-major, so a tile may
+    /// span rows), each read through its own window origin. The taps are walked in blocks whose packed weights
+    /// fit L1 (<see cref="TapsPerBlock"/>), every tile of the rows through one block before the next, each tile's
+    /// running sums kept in scratch between blocks: run tile by tile over all taps, the weights of a wide layer
+    /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
+    /// </summary>
+    private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, float* sums, float* biasTile, float* padded, float* weights,
+        float* images, int firstChannel, int groupPixels, float low, float high)
+    {
+        private readonly ConvGeometry _g = g;
+        private readonly InputLayout _layout = layout;
+        private readonly int* _offsets = offsets;
+        private readonly float* _sums = sums, _biasTile = biasTile, _padded = padded, _weights = weights, _images = images;
+        private readonly int _firstChannel = firstChannel, _groupPixels = groupPixels;
+        private readonly float _low = low, _high = high;
+
+        /// <summary>Output pixels [<paramref name="first"/>, <paramref name="end"/>) of this block, numbered image after image of the group, row-major within each, a tile at a time.</summary>
+        public void Run(int vectors, int first, int end)
+        {
+            int pixels = PixelsPerTile(vectors), taps = _g.WindowLength, block = TapsPerBlock(vectors);
+            float** origins = stackalloc float*[8];
+            for (int t0 = 0; t0 < taps; t0 += block)
+            {
+                int t1 = Math.Min(taps, t0 + block);
+                float* sums = _sums;
+                for (int p = first; p < end; p += pixels, sums += SumsLength)
+                {
+                    // A tile's pixels may span rows and images (a 2×2 map is one tile of 4); past the group's end they repeat its last pixel.
+                    for (int r = 0; r < pixels; r++)
+                    {
+                        int q = Math.Min(p + r, _groupPixels - 1);
+                        origins[r] = _padded + (long)(q / _g.OutPixels) * _layout.Length + _layout.Origin(q % _g.OutPixels);
+                    }
+                    // The first block starts from the bias (replicated per pixel), later ones from the sums so far.
+                    float* init = t0 == 0 ? _biasTile : sums;
+                    switch (vectors)
+                    {
+                        case 4: Tile64By4(origins, init, sums, t0, t1); break;
+                        case 2: Tile32By4(origins, init, sums, t0, t1); break;
+                        default: Tile16By8(origins, init, sums, t0, t1); break;
+                    }
+                    if (t1 == taps) Emit(vectors, pixels, sums, p);
+                }
+            }
+        }
+
+        // One method per tile shape, each a single loop with no branches and no call while its accumulators live:
+        // accumulators defined under a (constant) condition, in nested loops, or live across a call were spilled to
+        // the stack after every multiply-add.
+
+        /// <summary>64 output channels × 4 pixels: 16 accumulators, 4 weight loads and 4 broadcasts per tap.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Tile64By4(float** origins, float* init, float* sums, int first, int end)
+        {
+            float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3];
+            float* w = _weights + (long)first * 64;
+            int* offsets = _offsets;
+            Vector512<float> a00 = Vector512.Load(init + 0), a01 = Vector512.Load(init + 16), a02 = Vector512.Load(init + 32), a03 = Vector512.Load(init + 48);
+            Vector512<float> a10 = Vector512.Load(init + 64), a11 = Vector512.Load(init + 80), a12 = Vector512.Load(init + 96), a13 = Vector512.Load(init + 112);
+            Vector512<float> a20 = Vector512.Load(init + 128), a21 = Vector512.Load(init + 144), a22 = Vector512.Load(init + 160), a23 = Vector512.Load(init + 176);
+            Vector512<float> a30 = Vector512.Load(init + 192), a31 = Vector512.Load(init + 208), a32 = Vector512.Load(init + 224), a33 = Vector512.Load(init + 240);
+            for (int t = first; t < end; t++, w += 64)
+            {
+                nint at = offsets[t];
+                var x0 = Vector512.Create(o0[at]);
+                var x1 = Vector512.Create(o1[at]);
+                var x2 = Vector512.Create(o2[at]);
+                var x3 = Vector512.Create(o3[at]);
+                var w0 = Vector512.Load(w);
+                a00 = Avx512F.FusedMultiplyAdd(w0, x0, a00);
+                a01 = Avx512F.FusedMultiplyAdd(w0, x1, a01);
+                a02 = Avx512F.FusedMultiplyAdd(w0, x2, a02);
+                a03 = Avx512F.FusedMultiplyAdd(w0, x3, a03);
+                var w1 = Vector512.Load(w + 16);
+                a10 = Avx512F.FusedMultiplyAdd(w1, x0, a10);
+                a11 = Avx512F.FusedMultiplyAdd(w1, x1, a11);
+                a12 = Avx512F.FusedMultiplyAdd(w1, x2, a12);
+                a13 = Avx512F.FusedMultiplyAdd(w1, x3, a13);
+                var w2 = Vector512.Load(w + 32);
+                a20 = Avx512F.FusedMultiplyAdd(w2, x0, a20);
+                a21 = Avx512F.FusedMultiplyAdd(w2, x1, a21);
+                a22 = Avx512F.FusedMultiplyAdd(w2, x2, a22);
+                a23 = Avx512F.FusedMultiplyAdd(w2, x3, a23);
+                var w3 = Vector512.Load(w + 48);
+                a30 = Avx512F.FusedMultiplyAdd(w3, x0, a30);
+                a31 = Avx512F.FusedMultiplyAdd(w3, x1, a31);
+                a32 = Avx512F.FusedMultiplyAdd(w3, x2, a32);
+                a33 = Avx512F.FusedMultiplyAdd(w3, x3, a33);
+            }
+            a00.Store(sums + 0);
+            a01.Store(sums + 16);
+            a02.Store(sums + 32);
+            a03.Store(sums + 48);
+            a10.Store(sums + 64);
+            a11.Store(sums + 80);
+            a12.Store(sums + 96);
+            a13.Store(sums + 112);
+            a20.Store(sums + 128);
+            a21.Store(sums + 144);
+            a22.Store(sums + 160);
+            a23.Store(sums + 176);
+            a30.Store(sums + 192);
+            a31.Store(sums + 208);
+            a32.Store(sums + 224);
+            a33.Store(sums + 240);
+        }
+
+        /// <summary>32 output channels × 4 pixels.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Tile32By4(float** origins, float* init, float* sums, int first, int end)
+        {
+            float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3];
+            float* w = _weights + (long)first * 32;
+            int* offsets = _offsets;
+            Vector512<float> a00 = Vector512.Load(init + 0), a01 = Vector512.Load(init + 16), a02 = Vector512.Load(init + 32), a03 = Vector512.Load(init + 48);
+            Vector512<float> a10 = Vector512.Load(init + 64), a11 = Vector512.Load(init + 80), a12 = Vector512.Load(init + 96), a13 = Vector512.Load(init + 112);
+            for (int t = first; t < end; t++, w += 32)
+            {
+                nint at = offsets[t];
+                var x0 = Vector512.Create(o0[at]);
+                var x1 = Vector512.Create(o1[at]);
+                var x2 = Vector512.Create(o2[at]);
+                var x3 = Vector512.Create(o3[at]);
+                var w0 = Vector512.Load(w);
+                a00 = Avx512F.FusedMultiplyAdd(w0, x0, a00);
+                a01 = Avx512F.FusedMultiplyAdd(w0, x1, a01);
+                a02 = Avx512F.FusedMultiplyAdd(w0, x2, a02);
+                a03 = Avx512F.FusedMultiplyAdd(w0, x3, a03);
+                var w1 = Vector512.Load(w + 16);
+                a10 = Avx512F.FusedMultiplyAdd(w1, x0, a10);
+                a11 = Avx512F.FusedMultiplyAdd(w1, x1, a11);
+                a12 = Avx512F.FusedMultiplyAdd(w1, x2, a12);
+                a13 = Avx512F.FusedMultiplyAdd(w1, x3, a13);
+            }
+            a00.Store(sums + 0);
+            a01.Store(sums + 16);
+            a02.Store(sums + 32);
+            a03.Store(sums + 48);
+            a10.Store(sums + 64);
+            a11.Store(sums + 80);
+            a12.Store(sums + 96);
+            a13.Store(sums + 112);
+        }
+
+        /// <summary>16 output channels × 8 pixels: 8 accumulators, enough to cover the multiply-add latency.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Tile16By8(float** origins, float* init, float* sums, int first, int end)
+        {
+            float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3], o4 = origins[4], o5 = origins[5], o6 = origins[6], o7 = origins[7];
+            float* w = _weights + (long)first * 16;
+            int* offsets = _offsets;
+            Vector512<float> a00 = Vector512.Load(init + 0), a01 = Vector512.Load(init + 16), a02 = Vector512.Load(init + 32), a03 = Vector512.Load(init + 48), a04 = Vector512.Load(init + 64), a05 = Vector512.Load(init + 80), a06 = Vector512.Load(init + 96), a07 = Vector512.Load(init + 112);
+            for (int t = first; t < end; t++, w += 16)
+            {
+                nint at = offsets[t];
+                var x0 = Vector512.Create(o0[at]);
+                var x1 = Vector512.Create(o1[at]);
+                var x2 = Vector512.Create(o2[at]);
+                var x3 = Vector512.Create(o3[at]);
+                var x4 = Vector512.Create(o4[at]);
+                var x5 = Vector512.Create(o5[at]);
+                var x6 = Vector512.Create(o6[at]);
+                var x7 = Vector512.Create(o7[at]);
+                var w0 = Vector512.Load(w);
+                a00 = Avx512F.FusedMultiplyAdd(w0, x0, a00);
+                a01 = Avx512F.FusedMultiplyAdd(w0, x1, a01);
+                a02 = Avx512F.FusedMultiplyAdd(w0, x2, a02);
+                a03 = Avx512F.FusedMultiplyAdd(w0, x3, a03);
+                a04 = Avx512F.FusedMultiplyAdd(w0, x4, a04);
+                a05 = Avx512F.FusedMultiplyAdd(w0, x5, a05);
+                a06 = Avx512F.FusedMultiplyAdd(w0, x6, a06);
+                a07 = Avx512F.FusedMultiplyAdd(w0, x7, a07);
+            }
+            a00.Store(sums + 0);
+            a01.Store(sums + 16);
+            a02.Store(sums + 32);
+            a03.Store(sums + 48);
+            a04.Store(sums + 64);
+            a05.Store(sums + 80);
+            a06.Store(sums + 96);
+            a07.Store(sums + 112);
+        }
+
+        /// <summary>A tile's sums (<paramref name="vectors"/> × <paramref name="pixels"/> vectors of 16 channels) → y, clamped, four pixels at a time.</summary>
+        private void Emit(int vectors, int pixels, float* sums, int pixel)
+        {
+            for (int v = 0; v < vectors; v++)
+                for (int r = 0; r < pixels; r += 4)
+                {
+                    float* four = sums + (v * pixels + r) * 16;
+                    Store(Vector512.Load(four), Vector512.Load(four + 16), Vector512.Load(four + 32), Vector512.Load(four + 48), 16 * v, pixel + r);
+                }
+        }
+
+        /// <summary>
+        /// Four consecutive pixels' sums for 16 output channels (from <paramref name="lane0"/> in the block) → each
+        /// channel's four pixels, contiguous in NCHW: a 4×4 transpose within each 128-bit lane, then one 4-float store
+        /// per channel. Channels past O and pixels past the plane go through a scalar copy.
+        /// </summary>
+        private void Store(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, int lane0, int pixel)
+        {
+            var low = Vector512.Create(_low);
+            var high = Vector512.Create(_high);
+            p0 = Vector512.Min(Vector512.Max(p0, low), high);
+            p1 = Vector512.Min(Vector512.Max(p1, low), high);
+            p2 = Vector512.Min(Vector512.Max(p2, low), high);
+            p3 = Vector512.Min(Vector512.Max(p3, low), high);
+            int channel0 = _firstChannel + lane0, pixelsPerChannel = _g.OutPixels;
+            int image = pixel / pixelsPerChannel, inPlane = pixel % pixelsPerChannel;
+            if (inPlane + 4 > pixelsPerChannel || pixel + 4 > _groupPixels || channel0 + 16 > _g.OutChannels)
+            {
+                StorePartial(p0, p1, p2, p3, channel0, pixel);
+                return;
+            }
+            // Per 128-bit lane k (channels 4k…4k+3): t_i = channel 4k + i's four pixels.
+            var lo01 = Avx512F.UnpackLow(p0, p1);
+            var lo23 = Avx512F.UnpackLow(p2, p3);
+            var hi01 = Avx512F.UnpackHigh(p0, p1);
+            var hi23 = Avx512F.UnpackHigh(p2, p3);
+            var t0 = Avx512F.Shuffle(lo01, lo23, 0x44);
+            var t1 = Avx512F.Shuffle(lo01, lo23, 0xEE);
+            var t2 = Avx512F.Shuffle(hi01, hi23, 0x44);
+            var t3 = Avx512F.Shuffle(hi01, hi23, 0xEE);
+            float* target = _images + ((long)image * _g.OutChannels + channel0) * pixelsPerChannel + inPlane;
+            long step = pixelsPerChannel;
+            StoreLanes(t0, target, step);
+            StoreLanes(t1, target + step, step);
+            StoreLanes(t2, target + 2 * step, step);
+            StoreLanes(t3, target + 3 * step, step);
+        }
+
+        /// <summary>128-bit lane k of <paramref name="t"/> (4 pixels of channel 4k + i) → <paramref name="target"/> + 4k channels.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void StoreLanes(Vector512<float> t, float* target, long channelStride)
+        {
+            var lower = t.GetLower();
+            var upper = t.GetUpper();
+            lower.GetLower().Store(target);
+            lower.GetUpper().Store(target + 4 * channelStride);
+            upper.GetLower().Store(target + 8 * channelStride);
+            upper.GetUpper().Store(target + 12 * channelStride);
+        }
+
+        /// <summary>The tile's pixels one by one (they may cross into the next image, or past the group's end), channels below O only.</summary>
+        private void StorePartial(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, int channel0, int pixel)
+        {
+            float* sums = stackalloc float[64];
+            p0.Store(sums);
+            p1.Store(sums + 16);
+            p2.Store(sums + 32);
+            p3.Store(sums + 48);
+            int channels = Math.Min(16, _g.OutChannels - channel0), count = Math.Min(4, _groupPixels - pixel);
+            for (int p = 0; p < count; p++)
+            {
+                int image = (pixel + p) / _g.OutPixels, inPlane = (pixel + p) % _g.OutPixels;
+                float* target = _images + ((long)image * _g.OutChannels + channel0) * _g.OutPixels + inPlane;
+                for (int l = 0; l < channels; l++) target[(long)l * _g.OutPixels] = sums[p * 16 + l];
+            }
+        }
+    }
+}
