@@ -11,11 +11,9 @@ namespace Fovea.Kernels;
 /// which of +0 and −0 and which NaN wins: the first in row-major window order (a later tap wins only when
 /// greater, or NaN), and separating rows from columns keeps that order — the first row holding the maximum,
 /// then its first column.
-/// With AVX-512 and column strides of 1 or 2 both passes run 16 outputs at a time: a window's column taps are
-/// loads masked to the row (−∞ elsewhere: a padding tap never wins), deinterleaved by a two-register permute at
-/// stride 2. The scalar first pass's data-dependent branches mispredicted on every other tap (3×3 stride-2 pools
-/// ran at 3–4 ns an output). Copying each row between −∞ margins instead was 20× slower again: the vector
-/// loads right after the copy's stores stall on store forwarding.
+/// With AVX-512 and column strides of 1 or 2 both passes run 16 outputs at a time, a window's column taps read by
+/// <see cref="StridedColumns"/> (−∞ outside the row: a padding tap never wins). The scalar first pass's
+/// data-dependent branches mispredicted on every other tap (3×3 stride-2 pools ran at 3–4 ns an output).
 /// </summary>
 internal static unsafe class SeparableMaxPool
 {
@@ -81,8 +79,7 @@ internal static unsafe class SeparableMaxPool
     private static void PlaneAvx512(ReadOnlySpan<float> x, Span<float> y, PoolGeometry g, Span<float> rowMaxima)
     {
         int stride = RowStride(g), blocks = stride / 16, inW = g.InW, outW = g.OutW;
-        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        var even = lanes * 2;
+        var minusInfinity = Vector512.Create(float.NegativeInfinity);
         fixed (float* px = x, py = y, rows = rowMaxima)
         {
             for (int ih = 0; ih < g.InH; ih++)
@@ -90,15 +87,10 @@ internal static unsafe class SeparableMaxPool
                 float* src = px + ih * inW, dst = rows + ih * stride;
                 for (int b = 0; b < blocks; b++)
                 {
-                    var best = Vector512.Create(float.NegativeInfinity);
+                    var best = minusInfinity;
+                    // Output 16b + j reads column (16b + j)·StrideW − PadW + kw.
                     for (int kw = 0; kw < g.KernelW; kw++)
-                    {
-                        // Output 16b + j reads column (16b + j)·StrideW − PadW + kw.
-                        int first = 16 * b * g.StrideW - g.PadW + kw;
-                        var tap = g.StrideW == 1 ? Columns(src, first, inW, lanes)
-                            : Avx512F.PermuteVar16x32x2(Columns(src, first, inW, lanes), even, Columns(src, first + 16, inW, lanes));
-                        best = Winner(best, tap);
-                    }
+                        best = Winner(best, StridedColumns.Load(src, 16 * b * g.StrideW - g.PadW + kw, inW, g.StrideW, minusInfinity));
                     best.Store(dst + 16 * b);
                 }
             }
@@ -108,22 +100,12 @@ internal static unsafe class SeparableMaxPool
                 float* output = py + oh * outW;
                 for (int b = 0; b < blocks; b++)
                 {
-                    var best = Vector512.Create(float.NegativeInfinity);
+                    var best = minusInfinity;
                     for (int ih = Math.Max(0, start); ih < end; ih++) best = Winner(best, Vector512.Load(rows + ih * stride + 16 * b));
-                    int left = outW - 16 * b;
-                    if (left >= 16) best.Store(output + 16 * b);
-                    else Avx512F.MaskStore(output + 16 * b, Vector512.LessThan(lanes, Vector512.Create(left)).AsSingle(), best);
+                    StridedColumns.Store(output + 16 * b, best, outW - 16 * b);
                 }
             }
         }
-    }
-
-    /// <summary>Columns first … first + 15 of a row, −∞ outside [0, width) (a padding tap never wins; masked lanes are not read).</summary>
-    private static Vector512<float> Columns(float* row, int first, int width, Vector512<int> lanes)
-    {
-        if (first >= 0 && first + 16 <= width) return Vector512.Load(row + first);
-        var inside = Vector512.LessThan((lanes + Vector512.Create(first)).AsUInt32(), Vector512.Create((uint)width));
-        return Avx512F.MaskLoad(row + first, inside.AsSingle(), Vector512.Create(float.NegativeInfinity));
     }
 
     /// <summary>The tap where it is greater than the best so far, or NaN (the direct loop's rule), lane by lane.</summary>

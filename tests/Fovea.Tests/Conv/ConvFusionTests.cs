@@ -22,6 +22,7 @@ public class ConvFusionTests
         { 2, 3, 11, 10, 8, 5, 2, 1 },
         { 2, 3, 6, 11, 9, 3, 2, 2 },
         { 2, 6, 17, 5, 37, 1, 0, 1 },
+        { 3, 8, 32, 8, 8, 3, 1, 1 },  // a small map: the channel-vectorised kernel, the pool after it
     };
 
     [Theory]

@@ -4,7 +4,7 @@ using Fovea.Tests.Support;
 namespace Fovea.Tests.Conv;
 
 /// <summary>
-/// The direct kernels (depthwise, and the forward of strided stems) and the batched-images im2col GEMM against a naive convolution (forward, input,
+/// The direct kernels (depthwise by planes, by rows read in place and by channels, and the forward of strided stems) and the batched-images im2col GEMM against a naive convolution (forward, input,
 /// weight and bias gradients, in double) on odd shapes: prime sizes, strides 1–3, asymmetric padding, dilation,
 /// channel multiplier 2, batch 1 and 33, 1×1 and 5×5 kernels; through F.Conv2d (so the dispatch is covered)
 /// with 1 and 2 threads, and straight on the kernels with per-side padding F cannot express.
@@ -82,6 +82,29 @@ public class DepthwiseAndBatchedConvTests
             TensorAssert.Close(dx, kdx, 1e-5, 1e-5, what + ": dx");
             TensorAssert.Close(dw, kdw, 1e-5, 1e-4, what + ": dw");
             TensorAssert.Close(db, kdb, 1e-5, 1e-4, what + ": db");
+        }
+    }
+
+    /// <summary>
+    /// The row kernel that reads the input in place (column stride 1 or 2) on every depthwise case of that stride, any row
+    /// width (F.Conv2d sends it rows of 8 and more): the naive forward, and a clamp applied as it stores.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void DepthwiseRowsMatchTheNaiveForward(string name)
+    {
+        var g = Cases[name];
+        if (!DirectConv.IsDepthwise(g) || g.StrideWidth > 2 || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;
+        var (x, w, b, dy) = Inputs(g);
+        var expected = Naive(g, x, w, b, dy).Y;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var _ = Parallelism.UseThreads(threads);
+            var y = TestArrays.Filled(g.OutputShape.Length, float.NaN);
+            DepthwiseRows.Forward(g, x, w, b, y, float.NegativeInfinity, float.PositiveInfinity);
+            TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name}, {threads} threads");
+            DepthwiseRows.Forward(g, x, w, b, y, 0f, 0.5f);
+            TensorAssert.Close(expected.Select(v => MathF.Min(MathF.Max(v, 0f), 0.5f)).ToArray(), y, 1e-5, 1e-5, $"{name}, {threads} threads, clamped");
         }
     }
 
