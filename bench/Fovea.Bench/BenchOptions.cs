@@ -1,7 +1,7 @@
 namespace Fovea.Bench;
 
 /// <summary>Command-line options. <c>--quick</c> trades repetitions and cases for a run under about a minute.</summary>
-public sealed record BenchOptions(bool Quick, bool Json, bool Markdown, IReadOnlySet<string> Sections, int Threads, int Repetitions, double SecondsPerSample, int WarmupSteps)
+public sealed record BenchOptions(bool Quick, bool Json, bool Markdown, IReadOnlySet<string> Sections, int Threads, int Repetitions, double SecondsPerSample, int WarmupSteps, double WarmupSeconds)
 {
     public static readonly string[] AllSections = ["memory", "train", "infer", "import", "kernels"];
 
@@ -36,7 +36,8 @@ public sealed record BenchOptions(bool Quick, bool Json, bool Markdown, IReadOnl
         return new BenchOptions(quick, json, markdown, sections, threads,
             Repetitions: repetitions > 0 ? repetitions : quick ? 3 : 5,
             SecondsPerSample: quick ? 0.15 : 0.6,
-            WarmupSteps: quick ? 2 : 3);
+            WarmupSteps: quick ? 2 : 3,
+            WarmupSeconds: quick ? 0.3 : 2.0);
     }
 
     private static string Value(string[] args, ref int i) =>

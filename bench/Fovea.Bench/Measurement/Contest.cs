@@ -33,10 +33,16 @@ public sealed class Contest(BenchOptions options, Progress progress)
             samples.ToDictionary(s => s.Key, s => Stats.Of(s.Value)), note);
     }
 
-    /// <summary>First steps: JIT, lazily created buffers, allocator pools.</summary>
+    /// <summary>
+    /// First steps, for at least WarmupSteps steps and WarmupSeconds: JIT, lazily created buffers, allocator pools. The
+    /// seconds are for .NET's tiered compilation, which recompiles hot methods optimised on a background thread: with
+    /// both cores busy (2 compute threads, whose workers spin between forks) that took about a second, and a batch-1
+    /// sample right after a few warm-up steps measured partly unoptimised code (vgg_style at 263 µs, then 100 µs).
+    /// </summary>
     private void Warm(Contestant c)
     {
-        for (int i = 0; i < options.WarmupSteps; i++) c.Step();
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < options.WarmupSteps || clock.Elapsed.TotalSeconds < options.WarmupSeconds; i++) c.Step();
     }
 
     private double SecondsPerStep(Action step)

@@ -30,9 +30,10 @@ internal static unsafe class ChannelVectorConv
 
     /// <summary>
     /// Output pixels in the batch (uses of each weight) below which checking the kept packed weights against the tensor,
-    /// a read of both, costs more than the GEMM paths lose (measured at batch 1: 2×2 and 4×4 maps slower, 8×8 as fast).
+    /// a read of both, costs more than the GEMM paths lose (measured at batch 1: 2×2, 4×4 and 8×8 maps slower, strided
+    /// stems of 16×16 outputs and more faster).
     /// </summary>
-    private const int MinUsesPerWeight = 32;
+    private const int MinUsesPerWeight = 128;
 
     /// <summary>Output-channel vectors per register tile: 4 (64 channels) for wide layers, 2 for 17–63 channels, 1 with 8 pixels for 16 or fewer.</summary>
     private static int VectorsPerTile(int outChannels) => outChannels >= 64 && (outChannels % 64 == 0 || outChannels > 128) ? 4 : outChannels > 16 ? 2 : 1;
@@ -86,7 +87,8 @@ internal static unsafe class ChannelVectorConv
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * g.OutPixels + pixels - 1) / pixels;
-        int bands = items >= Parallelism.Threads ? 1 : Math.Min(tiles, Parallelism.Threads);
+        long multiplyAdds = (long)images * g.OutPixels * g.WindowLength * 16 * packed.Vectors;
+        int bands = items >= Parallelism.Threads || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
         Parallelism.For(items * bands, (start, end) =>
         {
             int sumsLength = SumsLength * ((tiles + bands - 1) / bands);
@@ -116,6 +118,9 @@ internal static unsafe class ChannelVectorConv
             TensorPool.Return(scratch);
         });
     }
+
+    /// <summary>Multiply-adds of one item below which it is not split into bands: waking a worker costs more than the work (as the implicit GEMM's rule).</summary>
+    private const long MinSplitMultiplyAdds = 1 << 20;
 
     /// <summary>Pixels a pass over a block's weights aims for: 64, a few images of a tiny map (16 of 2×2), one of 8×8 and up.</summary>
     private const int TargetPixels = 64;
