@@ -86,7 +86,7 @@ public class ConvFusionTests
     [InlineData(3, 24, 48, 5, 1, 24)]   // depthwise on narrow planes (by channels), multiplier 2
     [InlineData(2, 3, 16, 32, 2, 1)]    // a small strided stem
     [InlineData(2, 5, 7, 9, 1, 1)]      // the implicit GEMM
-    [InlineData(2, 8, 40, 6, 1, 1)]     // vectorised across output channels (a small map)
+    [InlineData(4, 8, 40, 6, 1, 1)]     // vectorised across output channels (a small map)
     public void AReLUOrAClipFusesIntoEveryKernelThatFuses(int n, int c, int o, int size, int stride, int groups)
     {
         var rng = new Rng(12);
