@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Fovea;
@@ -21,7 +22,16 @@ public static partial class F
         // are then the same product.
         float[] mask = TensorPool.Rent(count);
         float keptScale = p == 1f ? 0f : 1f / (1f - p);
-        for (int i = 0; i < count; i++) mask[i] = rng.NextFloat() >= p ? keptScale : 0f;
+        // The draws in one pass, then the factors by vector selects: the branch on each draw mispredicted half the time.
+        var factors = mask.AsSpan(0, count);
+        rng.NextFloats(factors);
+        int i = 0;
+        for (var threshold = new Vector<float>(p); i <= count - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            var draws = new Vector<float>(factors[i..]);
+            Vector.ConditionalSelect(Vector.GreaterThanOrEqual(draws, threshold), new Vector<float>(keptScale), Vector<float>.Zero).CopyTo(factors[i..]);
+        }
+        for (; i < count; i++) factors[i] = factors[i] >= p ? keptScale : 0f;
         var y = Tensor.Empty(x.Shape);
         TensorPrimitives.Multiply(x.Span, mask.AsSpan(0, count), y.Span);
         return Autograd.Record(y, "Dropout", [x], dy =>

@@ -38,6 +38,26 @@ public sealed class Rng
     /// <summary>Uniform in [0, 1) with 24 bits, exactly representable as a float.</summary>
     public float NextFloat() => (NextUInt() >> 8) * (1.0f / (1 << 24));
 
+    /// <summary>
+    /// Fills <paramref name="values"/> with what as many <see cref="NextFloat"/> calls return, in order, and leaves the
+    /// generator where they would: the state stays in registers through the loop (a dropout mask of 200 000 draws
+    /// took a millisecond call by call, each call reading and writing the four state words).
+    /// </summary>
+    public void NextFloats(Span<float> values)
+    {
+        uint s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        for (int i = 0; i < values.Length; i++)
+        {
+            uint result = uint.RotateLeft(s1 * 5, 7) * 9;
+            uint t = s1 << 9;
+            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+            s2 ^= t;
+            s3 = uint.RotateLeft(s3, 11);
+            values[i] = (result >> 8) * (1.0f / (1 << 24));
+        }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+    }
+
     /// <summary>Uniform in [0, 1) with 53 bits.</summary>
     public double NextDouble() => (((ulong)NextUInt() << 21) ^ (NextUInt() >> 11)) * (1.0 / (1UL << 53));
 

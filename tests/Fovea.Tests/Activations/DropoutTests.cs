@@ -15,6 +15,20 @@ public class DropoutTests
         Assert.NotEqual(F.Dropout(x, 0.3f, true, new Rng(42)).ToArray(), F.Dropout(x, 0.3f, true, new Rng(43)).ToArray());
     }
 
+    /// <summary>The mask is the definition, bit for bit: element i is kept when the i-th NextFloat draw is ≥ p (odd lengths: vector and scalar parts).</summary>
+    [Theory]
+    [InlineData(1, 0.3f)]
+    [InlineData(37, 0.5f)]
+    [InlineData(1001, 0.25f)]
+    public void TheMaskIsOneDrawPerElementInOrder(int length, float p)
+    {
+        var x = Input(length);
+        var draws = new Rng(9);
+        float scale = 1f / (1f - p);
+        var expected = x.ToArray().Select(v => draws.NextFloat() >= p ? v * scale : v * 0f).ToArray();
+        Assert.Equal(expected, F.Dropout(x, p, true, new Rng(9)).ToArray());
+    }
+
     [Theory]
     [InlineData(0.1f)]
     [InlineData(0.5f)]

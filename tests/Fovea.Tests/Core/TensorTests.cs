@@ -72,6 +72,19 @@ public class RngTests
         Assert.Equal(expected, Enumerable.Range(0, 10).Select(_ => b.NextGaussian()).ToArray());
     }
 
+    /// <summary>The bulk draw is the same stream as one call at a time, and leaves the generator where those calls would.</summary>
+    [Fact]
+    public void NextFloatsEqualsSuccessiveNextFloatCalls()
+    {
+        var one = new Rng(11);
+        var bulk = new Rng(11);
+        var expected = Enumerable.Range(0, 37).Select(_ => one.NextFloat()).ToArray();
+        var actual = new float[37];
+        bulk.NextFloats(actual);
+        Assert.Equal(expected, actual);
+        Assert.Equal(one.NextUInt(), bulk.NextUInt());
+    }
+
     [Fact]
     public void NextIntIsUniformAndInRange()
     {
