@@ -47,9 +47,10 @@ internal sealed unsafe class ImplicitConv : IDisposable
 
     /// <summary>
     /// The input gradient: dx[n] = W' · im2col(dy[n]), dy padded by (extent − padding) on each side and
-    /// W'[c, o, ki, kj] = W[o, c, kH − 1 − ki, kW − 1 − kj].
+    /// W'[c, o, ki, kj] = W[o, c, kH − 1 − ki, kW − 1 − kj]. That is itself a stride-1 convolution, so with many
+    /// channels it runs by Winograd where it pays, as the forward does (<paramref name="winograd"/> overrides, for tests).
     /// </summary>
-    public static ImplicitConv ForInputGradient(ConvGeometry g, ReadOnlySpan<float> weight, GemmKernel kernel)
+    public static ImplicitConv ForInputGradient(ConvGeometry g, ReadOnlySpan<float> weight, GemmKernel kernel, bool? winograd = null)
     {
         int kh = g.KernelHeight, kw = g.KernelWidth, extentH = (kh - 1) * g.DilationHeight, extentW = (kw - 1) * g.DilationWidth;
         var wide = new WideConv(g.OutChannels, g.OutHeight, g.OutWidth, (kh, kw), (g.DilationHeight, g.DilationWidth),
@@ -62,7 +63,15 @@ internal sealed unsafe class ImplicitConv : IDisposable
                 for (int o = 0; o < outChannels; o++)
                     for (int t = 0; t < taps; t++)
                         flipped[(c * outChannels + o) * taps + t] = weight[(o * inChannels + c) * taps + taps - 1 - t];
-            return new ImplicitConv(kernel, wide, inChannels, flipped.AsSpan(0, inChannels * outChannels * taps));
+            var transposed = g with
+            {
+                InChannels = outChannels, InHeight = g.OutHeight, InWidth = g.OutWidth,
+                OutChannels = inChannels, OutHeight = g.InHeight, OutWidth = g.InWidth,
+                PadTop = extentH - g.PadTop, PadBottom = extentH - g.PadBottom, PadLeft = extentW - g.PadLeft, PadRight = extentW - g.PadRight,
+            };
+            var flippedWeights = flipped.AsSpan(0, inChannels * outChannels * taps);
+            bool useWinograd = WinogradConv.Supports(transposed, kernel) && (winograd ?? WinogradConv.Pays(transposed));
+            return new ImplicitConv(kernel, wide, inChannels, flippedWeights, useWinograd ? new WinogradConv(transposed, flippedWeights) : null);
         }
         finally
         {
