@@ -173,7 +173,10 @@ public static partial class F
         int chunks = Parallelism.ChunkCount(g.Batch);
         var dw = weight.RequiresGrad ? new ChunkedGradient(weight, chunks) : null;
         var db = bias is not null && bias.RequiresGrad ? new ChunkedGradient(bias, chunks) : null;
-        float[]? dx = x.RequiresGrad ? ChunkedGradient.GradientArray(x) : null;
+        // A fresh input gradient is written, not added to: the products cover every element, and zero-filling it first
+        // cost a pass over it (6 MB for cnn-bn's second conv).
+        bool fresh = false;
+        float[]? dx = x.RequiresGrad ? Autograd.GradientStorage(x, out fresh) : null;
         using var plan = dx is null ? null : ImplicitConv.ForInputGradient(g, weight.Span, Gemm.DefaultKernel);
         float[] xs = x.Data;
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels, p = g.OutPixels;
@@ -191,7 +194,7 @@ public static partial class F
             if (plan is null) return;
             float[] scratch = TensorPool.Rent(plan.ScratchLength);
             for (int n = start; n < end; n++)
-                plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: true, scratch.AsSpan(0, plan.ScratchLength));
+                plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: !fresh, scratch.AsSpan(0, plan.ScratchLength));
             TensorPool.Return(scratch);
         });
         dw?.Reduce();

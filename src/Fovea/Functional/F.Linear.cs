@@ -25,7 +25,12 @@ public static partial class F
         if (!Autograd.NeedsGrad(x, weight, bias)) return y;
         return Autograd.Record(y, "Linear", [x, weight, bias], dy =>
         {
-            if (x.RequiresGrad) Gemm.Sgemm(false, false, n, inF, outF, 1f, dy.Span, outF, weight.Span, inF, 1f, x.GradSpan, inF);
+            if (x.RequiresGrad)
+            {
+                // A fresh gradient is written (beta 0), saving the zero-fill and its read-back.
+                var gx = Autograd.GradientStorage(x, out bool fresh).AsSpan(0, x.Length);
+                Gemm.Sgemm(false, false, n, inF, outF, 1f, dy.Span, outF, weight.Span, inF, fresh ? 0f : 1f, gx, inF);
+            }
             if (weight.RequiresGrad) Gemm.Sgemm(true, false, outF, inF, n, 1f, dy.Span, outF, x.Span, inF, 1f, weight.GradSpan, inF);
             if (bias is not null && bias.RequiresGrad)
             {

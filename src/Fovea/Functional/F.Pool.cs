@@ -21,7 +21,11 @@ public static partial class F
         int[] argmax = Autograd.NeedsGrad(x) ? TensorPool.RentInts(y.Length) : [];
         PoolKernels.MaxForward(TensorMemory.Of(x), TensorMemory.Of(y), argmax.AsMemory(0, argmax.Length == 0 ? 0 : y.Length), g);
         return Autograd.Record(y, "MaxPool2d", [x],
-            dy => PoolKernels.MaxBackward(TensorMemory.Of(dy), TensorMemory.OfGrad(x), argmax.AsMemory(0, y.Length), g),
+            dy =>
+            {
+                var gx = Autograd.GradientStorage(x, out bool fresh).AsMemory(0, x.Length);
+                PoolKernels.MaxBackward(TensorMemory.Of(dy), gx, argmax.AsMemory(0, y.Length), g, clearFirst: fresh);
+            },
             release: () => TensorPool.ReturnInts(argmax));
     }
 

@@ -90,6 +90,13 @@ public class PoolKernelTwinTests
         var (expectedY, expectedDx) = NaiveMax(x, dy, g);
         Assert.Equal(expectedY, y);
         Assert.Equal(expectedDx, dx);
+
+        // A fresh gradient (garbage inside) is cleared plane by plane: the same as accumulating into zeros.
+        var intoZeros = new float[x.Length];
+        PoolKernels.MaxBackward(dy, intoZeros, argmax, g);
+        var fresh = TestArrays.Filled(x.Length, float.NaN);
+        PoolKernels.MaxBackward(dy, fresh, argmax, g, clearFirst: true);
+        Assert.Equal(intoZeros, fresh);
     }
 
     [Theory]
