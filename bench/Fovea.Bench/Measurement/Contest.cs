@@ -39,10 +39,13 @@ public sealed class Contest(BenchOptions options, Progress progress)
     /// both cores busy (2 compute threads, whose workers spin between forks) that took about a second, and a batch-1
     /// sample right after a few warm-up steps measured partly unoptimised code (vgg_style at 263 µs, then 100 µs).
     /// </summary>
-    private void Warm(Contestant c)
+    private void Warm(Contestant c) => WarmUp(c.Step, options.WarmupSteps, options.WarmupSeconds);
+
+    /// <summary>Runs <paramref name="step"/> at least <paramref name="minSteps"/> times and for at least <paramref name="minSeconds"/>.</summary>
+    public static void WarmUp(Action step, int minSteps, double minSeconds)
     {
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < options.WarmupSteps || clock.Elapsed.TotalSeconds < options.WarmupSeconds; i++) c.Step();
+        for (int i = 0; i < minSteps || clock.Elapsed.TotalSeconds < minSeconds; i++) step();
     }
 
     private double SecondsPerStep(Action step)

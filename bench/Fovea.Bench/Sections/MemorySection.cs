@@ -41,8 +41,7 @@ public static class MemorySection
         int warmup = context.Options.WarmupSteps + 2, steps = context.Options.Quick ? 10 : 20;
         context.Progress.Report($"memory: {ModelName} b{BatchSize}, {warmup}+ warm-up + {steps} counted steps");
         // Warm-up by time as well (see Contest.Warm): the JIT's background recompilation allocates too, on other threads.
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < warmup || clock.Elapsed.TotalSeconds < context.Options.WarmupSeconds; i++) step();
+        Contest.WarmUp(step, warmup, context.Options.WarmupSeconds);
         long total = GC.GetTotalAllocatedBytes(precise: true), thread = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < steps; i++) step();
         return ((double)(GC.GetTotalAllocatedBytes(precise: true) - total) / steps,

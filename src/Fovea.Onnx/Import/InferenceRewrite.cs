@@ -7,8 +7,8 @@ namespace Fovea.Onnx.Import;
 /// a 2-D Conv's output, and a 2×2 stride-2 MaxPool that alone reads that Relu's, are merged into the Conv
 /// node as attributes its kernel applies on the way out (Fovea's fused conv epilogue). One op runs instead
 /// of three and the full-size activations are never written and read back. A Clip with constant bounds
-/// (MobileNet's ReLU6) that alone reads a Conv's output is merged likewise and clamps the conv's output in
-/// place. The function computed is unchanged up to float rounding (the fusion itself is bitwise); graphs
+/// (MobileNet's ReLU6) that alone reads a Conv's output is merged likewise: the conv clamps its output as it
+/// stores it (or in place where its kernel does not fuse). The function computed is unchanged up to float rounding (the fusion itself is bitwise); graphs
 /// loaded for training keep every node.
 /// </summary>
 internal static class InferenceRewrite

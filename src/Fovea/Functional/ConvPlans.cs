@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Fovea.Kernels;
@@ -14,39 +15,50 @@ namespace Fovea;
 /// </summary>
 internal static class ConvPlans
 {
-    private sealed record Entry(ConvGeometry Shape, bool Winograd, float[] Weights, ImplicitConv Plan);
-
-    private static readonly ConditionalWeakTable<Tensor, Entry> Cache = new();
+    private static readonly PerWeight<(ConvGeometry Shape, bool Winograd), ImplicitConv> Plans = new();
+    private static readonly PerWeight<ConvGeometry, ChannelVectorConv.Packed> Packed = new();
 
     /// <summary>The forward plan for <paramref name="weight"/> in geometry <paramref name="g"/>, built on a miss.</summary>
     public static ImplicitConv ForOutput(ConvGeometry g, Tensor weight)
     {
         var kernel = Gemm.DefaultKernel;
         // The batch size only matters for whether Winograd pays; the plan itself is the same for any batch.
-        var shape = g with { Batch = 1 };
         bool winograd = WinogradConv.Supports(g, kernel) && WinogradConv.Pays(g);
+        var key = (g with { Batch = 1 }, winograd);
         ReadOnlySpan<float> values = weight.Span;
-        if (Cache.TryGetValue(weight, out var entry) && entry.Shape == shape && entry.Winograd == winograd && SameBits(values, entry.Weights))
-            return entry.Plan;
-        var plan = ImplicitConv.ForOutput(g, values, kernel, winograd);
-        Cache.AddOrUpdate(weight, new Entry(shape, winograd, values.ToArray(), plan));
+        if (Plans.TryGet(weight, key, values, out var plan)) return plan;
+        plan = ImplicitConv.ForOutput(g, values, kernel, winograd);
+        Plans.Keep(weight, key, values, plan);
         return plan;
     }
-
-    private sealed record PackedEntry(ConvGeometry Shape, float[] Weights, ChannelVectorConv.Packed Packed);
-
-    private static readonly ConditionalWeakTable<Tensor, PackedEntry> PackedCache = new();
 
     /// <summary>The weights of <paramref name="weight"/> packed for <see cref="ChannelVectorConv"/> in geometry <paramref name="g"/>, packed on a miss.</summary>
     public static ChannelVectorConv.Packed ForChannelVector(ConvGeometry g, Tensor weight)
     {
-        var shape = g with { Batch = 1 };
+        var key = g with { Batch = 1 };
         ReadOnlySpan<float> values = weight.Span;
-        if (PackedCache.TryGetValue(weight, out var entry) && entry.Shape == shape && SameBits(values, entry.Weights))
-            return entry.Packed;
-        var packed = new ChannelVectorConv.Packed(g, values);
-        PackedCache.AddOrUpdate(weight, new PackedEntry(shape, values.ToArray(), packed));
+        if (Packed.TryGet(weight, key, values, out var packed)) return packed;
+        packed = new ChannelVectorConv.Packed(g, values);
+        Packed.Keep(weight, key, values, packed);
         return packed;
+    }
+
+    /// <summary>One value per weight tensor, reused only under the same key while the tensor holds the bits it was built from.</summary>
+    private sealed class PerWeight<TKey, TValue> where TValue : class
+    {
+        private sealed record Entry(TKey Key, float[] Weights, TValue Value);
+
+        private readonly ConditionalWeakTable<Tensor, Entry> _entries = new();
+
+        public bool TryGet(Tensor weight, TKey key, ReadOnlySpan<float> values, [MaybeNullWhen(false)] out TValue value)
+        {
+            bool hit = _entries.TryGetValue(weight, out var entry) && EqualityComparer<TKey>.Default.Equals(entry.Key, key) && SameBits(values, entry.Weights);
+            value = hit ? entry!.Value : null;
+            return hit;
+        }
+
+        public void Keep(Tensor weight, TKey key, ReadOnlySpan<float> values, TValue value) =>
+            _entries.AddOrUpdate(weight, new Entry(key, values.ToArray(), value));
     }
 
     // Bits, not float equality: a vectorised memory compare (float's SequenceEqual goes element by element, as slow

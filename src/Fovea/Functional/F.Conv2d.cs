@@ -103,11 +103,12 @@ public static partial class F
     /// <summary>
     /// Without gradients, from <see cref="KernelCrop.MinBatch"/> images: the geometry with the kernel cropped to the taps
     /// that read the image, and the cropped weights (the caller disposes them); null when nothing crops. Not where the
-    /// cropped conv would take the implicit GEMM, whose plans are kept per weight tensor and would be rebuilt every call.
+    /// cropped conv would take a kernel whose prepared weights <see cref="ConvPlans"/> keeps per weight tensor (the implicit
+    /// GEMM, the channel-vectorised conv): for a cropped copy, new every call, they would be prepared and kept every call.
     /// </summary>
     private static (ConvGeometry, Tensor)? Cropped(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias) =>
         g.Batch >= KernelCrop.MinBatch && !Autograd.NeedsGrad(x, weight, bias) && KernelCrop.Crop(g) is { } cropped
-        && ForwardKernelOf(cropped, inference: true) != ConvForwardKernel.Implicit
+        && ForwardKernelOf(cropped, inference: true) is not (ConvForwardKernel.Implicit or ConvForwardKernel.ChannelVector)
             ? (cropped, KernelCrop.Weight(g, cropped, weight)) : null;
 
     private enum ConvForwardKernel { Direct, ChannelVector, BatchedIm2Col, Implicit, Im2Col }

@@ -402,12 +402,10 @@ internal static unsafe class ChannelVectorConv
         /// </summary>
         private void Store(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, int lane0, int pixel)
         {
-            var low = Vector512.Create(_low);
-            var high = Vector512.Create(_high);
-            p0 = Vector512.Min(Vector512.Max(p0, low), high);
-            p1 = Vector512.Min(Vector512.Max(p1, low), high);
-            p2 = Vector512.Min(Vector512.Max(p2, low), high);
-            p3 = Vector512.Min(Vector512.Max(p3, low), high);
+            p0 = V512.Clamp(p0, _low, _high);
+            p1 = V512.Clamp(p1, _low, _high);
+            p2 = V512.Clamp(p2, _low, _high);
+            p3 = V512.Clamp(p3, _low, _high);
             int channel0 = _firstChannel + lane0, pixelsPerChannel = _g.OutPixels;
             int image = pixel / pixelsPerChannel, inPlane = pixel % pixelsPerChannel;
             if (inPlane + 4 > pixelsPerChannel || pixel + 4 > _groupPixels || channel0 + 16 > _g.OutChannels)

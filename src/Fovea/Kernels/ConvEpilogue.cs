@@ -127,7 +127,7 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
             if (_hasBias) v += Vector512.Create(_bias);
             if (_hasNorm) v = (v - Vector512.Create(_mean)) * Vector512.Create(_scale) + Vector512.Create(_shift);
             if (_relu) v = Vector512.Max(v, Vector512<float>.Zero);
-            return _clip ? Vector512.Min(Vector512.Max(v, Vector512.Create(_low)), Vector512.Create(_high)) : v;
+            return _clip ? V512.Clamp(v, _low, _high) : v;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -42,8 +42,6 @@ internal static unsafe class DepthwiseRows
     private static void Plane(ConvGeometry g, float* input, float* w, float bias, float* output, float low, float high)
     {
         var zero = Vector512<float>.Zero;
-        var lower = Vector512.Create(low);
-        var upper = Vector512.Create(high);
         for (int oh = 0; oh < g.OutHeight; oh++, output += g.OutWidth)
             for (int ow = 0; ow < g.OutWidth; ow += 16)
             {
@@ -59,7 +57,7 @@ internal static unsafe class DepthwiseRows
                         acc = Avx512F.FusedMultiplyAdd(taps, Vector512.Create(w[ki * g.KernelWidth + kj]), acc);
                     }
                 }
-                StridedColumns.Store(output + ow, Vector512.Min(Vector512.Max(acc, lower), upper), g.OutWidth - ow);
+                StridedColumns.Store(output + ow, V512.Clamp(acc, low, high), g.OutWidth - ow);
             }
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Fovea;
 
 /// <summary>
@@ -25,18 +27,24 @@ public sealed class Rng
         return z ^ (z >> 31);
     }
 
-    public uint NextUInt()
+    public uint NextUInt() => Step(ref _s0, ref _s1, ref _s2, ref _s3);
+
+    /// <summary>One xoshiro128** step on a state held anywhere (the fields, or locals in a bulk loop).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Step(ref uint s0, ref uint s1, ref uint s2, ref uint s3)
     {
-        uint result = uint.RotateLeft(_s1 * 5, 7) * 9;
-        uint t = _s1 << 9;
-        _s2 ^= _s0; _s3 ^= _s1; _s1 ^= _s2; _s0 ^= _s3;
-        _s2 ^= t;
-        _s3 = uint.RotateLeft(_s3, 11);
+        uint result = uint.RotateLeft(s1 * 5, 7) * 9;
+        uint t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
+        s2 ^= t;
+        s3 = uint.RotateLeft(s3, 11);
         return result;
     }
 
     /// <summary>Uniform in [0, 1) with 24 bits, exactly representable as a float.</summary>
-    public float NextFloat() => (NextUInt() >> 8) * (1.0f / (1 << 24));
+    public float NextFloat() => UnitFloat(NextUInt());
+
+    private static float UnitFloat(uint bits) => (bits >> 8) * (1.0f / (1 << 24));
 
     /// <summary>
     /// Fills <paramref name="values"/> with what as many <see cref="NextFloat"/> calls return, in order, and leaves the
@@ -46,15 +54,7 @@ public sealed class Rng
     public void NextFloats(Span<float> values)
     {
         uint s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
-        for (int i = 0; i < values.Length; i++)
-        {
-            uint result = uint.RotateLeft(s1 * 5, 7) * 9;
-            uint t = s1 << 9;
-            s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3;
-            s2 ^= t;
-            s3 = uint.RotateLeft(s3, 11);
-            values[i] = (result >> 8) * (1.0f / (1 << 24));
-        }
+        for (int i = 0; i < values.Length; i++) values[i] = UnitFloat(Step(ref s0, ref s1, ref s2, ref s3));
         (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
     }
 
