@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Fovea.Kernels;
@@ -160,6 +161,9 @@ internal sealed unsafe class ImplicitConv : IDisposable
 
     // Column tiles outer: the B window of a tile (a few padded rows per channel) stays in L1 while every
     // row panel of the weights streams past it from L2.
+    // Never inlined: with dynamic PGO trained on whole batches, the JIT inlined this loop nest into the batch-1 tile
+    // split's lambda and spilled the micro-kernel's accumulators there; batch-1 convs ran 1.8× slower after a batch-256 run.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void Multiply<TVec, TOps>(float* source, float* wide, int firstTile, int endTile) where TVec : struct where TOps : struct, IVectorOps<TVec>
     {
         int depth = Wide.Depth, stride = Wide.WideStride, nr = GemmMicroKernel<TVec, TOps>.Cols, mr = _tileRows;
