@@ -82,17 +82,18 @@ internal readonly struct WideConv
     }
 
     /// <summary>
-    /// Writes the real columns of <paramref name="wide"/> ([rows, WideStride]) into <paramref name="output"/>
-    /// ([rows, OutHeight, OutWidth]): plus bias[row] when a bias is given, or added to what output holds
-    /// when <paramref name="accumulate"/> is set.
+    /// Writes the real columns of rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of <paramref name="wide"/>
+    /// ([rows, WideStride]) into the same rows of <paramref name="output"/> ([rows, OutHeight, OutWidth]): plus
+    /// bias[row] when a bias is given, or added to what output holds when <paramref name="accumulate"/> is set.
     /// </summary>
-    public unsafe void Narrow(ReadOnlySpan<float> wide, Span<float> output, int rows, ReadOnlySpan<float> bias, bool accumulate)
+    public unsafe void Narrow(ReadOnlySpan<float> wide, Span<float> output, int firstRow, int endRow, ReadOnlySpan<float> bias, bool accumulate)
     {
         int outPlane = OutHeight * OutWidth;
-        if (wide.Length < rows * WideStride || output.Length < rows * outPlane) throw new ArgumentException("WideConv.Narrow: buffers too short.");
+        if (wide.Length < endRow * WideStride || output.Length < endRow * outPlane || (!bias.IsEmpty && bias.Length < endRow))
+            throw new ArgumentException("WideConv.Narrow: buffers too short.");
         fixed (float* src = wide, dst = output)
         {
-            for (int r = 0; r < rows; r++)
+            for (int r = firstRow; r < endRow; r++)
             {
                 float* from = src + (long)r * WideStride, to = dst + (long)r * outPlane;
                 if (accumulate) RowCopy.Accumulate(from, PaddedWidth, to, OutWidth, OutHeight, OutWidth);
@@ -103,17 +104,17 @@ internal readonly struct WideConv
     }
 
     /// <summary>
-    /// Like <see cref="Narrow(ReadOnlySpan{float}, Span{float}, int, ReadOnlySpan{float}, bool)"/> without accumulation, then <paramref name="epilogue"/> applied: <paramref name="output"/>
+    /// Like <see cref="Narrow(ReadOnlySpan{float}, Span{float}, int, int, ReadOnlySpan{float}, bool)"/> without accumulation, then <paramref name="epilogue"/> applied: <paramref name="output"/>
     /// is [rows, OutHeight, OutWidth], or [rows, OutHeight / 2, OutWidth / 2] when the epilogue pools.
     /// </summary>
-    public unsafe void Narrow(ReadOnlySpan<float> wide, Span<float> output, int rows, ReadOnlySpan<float> bias, ConvEpilogue epilogue)
+    public unsafe void Narrow(ReadOnlySpan<float> wide, Span<float> output, int firstRow, int endRow, ReadOnlySpan<float> bias, ConvEpilogue epilogue)
     {
         int outPlane = epilogue.OutputPlane(OutHeight, OutWidth);
-        if (wide.Length < rows * WideStride || output.Length < rows * outPlane || (!bias.IsEmpty && bias.Length < rows))
+        if (wide.Length < endRow * WideStride || output.Length < endRow * outPlane || (!bias.IsEmpty && bias.Length < endRow))
             throw new ArgumentException("WideConv.Narrow: buffers too short.");
         fixed (float* src = wide, dst = output)
         {
-            for (int r = 0; r < rows; r++)
+            for (int r = firstRow; r < endRow; r++)
                 epilogue.Apply(src + (long)r * WideStride, PaddedWidth, OutHeight, OutWidth, dst + (long)r * outPlane, r, bias);
         }
     }

@@ -21,6 +21,8 @@ public class ImplicitConvTests
         ["k3_valid"] = Of(2, 3, 4, 8, 9, (3, 3), 0, (1, 1)),
         ["k5x3_same_dilated"] = Of(2, 2, 3, 9, 8, (5, 3), Padding2d.Same, (1, 2)),
         ["k4x2_same_asymmetric"] = Of(1, 2, 9, 7, 5, (4, 2), Padding2d.Same, (1, 1)),
+        // Enough row panels (a ragged last one) that a split run shares them among threads instead of column tiles.
+        ["k3_p1_o67_panels"] = Of(1, 5, 67, 6, 7, (3, 3), 1, (1, 1)),
         // Winograd F(2×2, 3×3) (forward, Vector512 kernel): odd output sizes (half tiles), no padding, the widest
         // padding, rows of more than 16 tiles (masked vectors), several tile-row blocks, channels not a multiple of 8.
         ["winograd_p1_odd"] = Of(2, 17, 19, 13, 11, (3, 3), 1, (1, 1)),
@@ -66,6 +68,26 @@ public class ImplicitConvTests
             for (int n = 0; n < g.Batch; n++)
                 plan.Run(x.AsSpan(n * inLength, inLength), y.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles);
             TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name} {kernel} split={splitTiles}");
+        }
+    }
+
+    [Fact]
+    public void SplittingByRowPanelsGivesTheBitsOfOneThread()
+    {
+        var g = Of(1, 7, 70, 9, 10, (3, 3), 1, (1, 1));
+        var (x, w, _) = Inputs(g);
+        var bias = TestArrays.Uniform(g.OutChannels, 4);
+        var norm = new BatchNormAffine(TestArrays.Uniform(g.OutChannels, 5), TestArrays.Uniform(g.OutChannels, 6), TestArrays.Uniform(g.OutChannels, 7));
+        using var plan = ImplicitConv.ForOutput(g, w, Gemm.DefaultKernel, winograd: false);
+        var scratch = new float[plan.ScratchLength];
+        foreach (var epilogue in new[] { default, new ConvEpilogue(false, false, norm), new ConvEpilogue(true, true, norm) })
+        {
+            int outLength = g.OutChannels * epilogue.OutputPlane(g.OutHeight, g.OutWidth);
+            var one = new float[outLength];
+            var split = TestArrays.Filled(outLength, float.NaN);
+            plan.Run(x, one, bias, accumulate: false, scratch, splitTiles: false, epilogue);
+            using (Parallelism.UseThreads(2)) plan.Run(x, split, bias, accumulate: false, scratch, splitTiles: true, epilogue);
+            Assert.Equal(one, split);
         }
     }
 
