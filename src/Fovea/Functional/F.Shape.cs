@@ -72,16 +72,19 @@ public static partial class F
     }
 
     /// <summary>Merges dimensions <paramref name="startDim"/>…<paramref name="endDim"/> (inclusive, negative from the end) into one.</summary>
-    public static Tensor Flatten(Tensor x, int startDim = 1, int endDim = -1)
+    public static Tensor Flatten(Tensor x, int startDim = 1, int endDim = -1) => Relabel(x, FlattenedShape(x.Shape, startDim, endDim), "Flatten");
+
+    /// <summary>The shape <see cref="Flatten"/> gives <paramref name="shape"/>.</summary>
+    internal static TensorShape FlattenedShape(TensorShape shape, int startDim, int endDim)
     {
-        int rank = Math.Max(x.Rank, 1);  // a scalar flattens to [1], as in PyTorch
+        int rank = Math.Max(shape.Rank, 1);  // a scalar flattens to [1], as in PyTorch
         int start = startDim < 0 ? startDim + rank : startDim, end = endDim < 0 ? endDim + rank : endDim;
         if ((uint)start >= (uint)rank || (uint)end >= (uint)rank || start > end)
-            throw new ArgumentException($"Flatten(start_dim={startDim}, end_dim={endDim}): invalid dimensions for input {x.Shape}");
-        if (x.Rank == 0) return Relabel(x, new TensorShape(1), "Flatten");
-        var dims = x.Shape.ToArray();
-        int merged = x.Shape.Product(start, end + 1);
-        return Relabel(x, new TensorShape([.. dims[..start], merged, .. dims[(end + 1)..]]), "Flatten");
+            throw new ArgumentException($"Flatten(start_dim={startDim}, end_dim={endDim}): invalid dimensions for input {shape}");
+        if (shape.Rank == 0) return new TensorShape(1);
+        var dims = shape.ToArray();
+        int merged = shape.Product(start, end + 1);
+        return new TensorShape([.. dims[..start], merged, .. dims[(end + 1)..]]);
     }
 
     /// <summary>Same elements in a new shape; one dimension may be -1 (inferred).</summary>

@@ -39,7 +39,8 @@ public sealed class Sequential : Module
             Tensor y;
             try
             {
-                y = run > 1 ? InferenceFusion.Forward(_layers, i, run, x) : fusedNorm?.ForwardRelu(x) ?? _layers[i].Forward(x);
+                y = run > 1 ? InferenceFusion.Forward(_layers, i, run, x)
+                    : fusedNorm?.ForwardRelu(x) ?? FlattenInPlace(_layers[i], x, input) ?? _layers[i].Forward(x);
             }
             catch (ArgumentException e)
             {
@@ -49,6 +50,17 @@ public sealed class Sequential : Module
             x = y;
             i += fusedNorm is not null ? 2 : run;
         }
+        return x;
+    }
+
+    /// <summary>
+    /// Under no-grad, a Flatten of an intermediate activation (which nothing else reads, and which would be freed next)
+    /// takes the new shape in place instead of copying it (the copy was 3 % of cnn-small's batch-256 inference). Null otherwise (the caller's input is never changed; with a tape the op is recorded).
+    /// </summary>
+    private static Tensor? FlattenInPlace(Module layer, Tensor x, Tensor input)
+    {
+        if (Autograd.IsEnabled || layer is not Flatten flatten || ReferenceEquals(x, input)) return null;
+        x.SetShape(F.FlattenedShape(x.Shape, flatten.StartDim, flatten.EndDim));
         return x;
     }
 

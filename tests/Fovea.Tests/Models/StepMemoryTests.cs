@@ -15,10 +15,12 @@ public class StepMemoryTests
     private sealed class Witness(bool passThrough) : Module
     {
         public List<Tensor> Inputs { get; } = [];
+        public List<Tensor> Outputs { get; } = [];
         public override Tensor Forward(Tensor input)
         {
             Inputs.Add(input);
-            return passThrough ? input : F.Relu(input);
+            Outputs.Add(passThrough ? input : F.Relu(input));
+            return Outputs[^1];
         }
         public override System.Text.Json.Nodes.JsonObject ToSpec() => new() { ["type"] = nameof(Witness) };
     }
@@ -54,6 +56,28 @@ public class StepMemoryTests
         Assert.True(IsFreed(last.Inputs[0]));
         Assert.False(IsFreed(y));
         Assert.Equal(new TensorShape(4, 3), y.Shape);
+    }
+
+    [Fact]
+    public void InferenceFlattensAnIntermediateInPlaceButNeverTheCallersInput()
+    {
+        var before = new Witness(passThrough: false);
+        var after = new Witness(passThrough: true);
+        var model = new Sequential(before, new Flatten(), after, new Linear(12, 3, rng: new Rng(1)));
+        var x = Tensor.Normal(new TensorShape(2, 3, 2, 2), 0, 1, new Rng(2));
+        Tensor y;
+        using (Autograd.NoGrad()) y = model.Forward(x);
+        Assert.Same(before.Outputs[0], after.Inputs[0]);  // relabelled [2, 12], not copied, then freed once the Linear read it
+        Assert.Equal(new TensorShape(2, 12), after.Inputs[0].Shape);
+        Assert.True(IsFreed(after.Inputs[0]));
+        using var expected = model.Forward(x);  // with the tape: Flatten copies
+        Assert.NotSame(before.Outputs[1], after.Inputs[1]);
+        TensorAssert.Equal(expected, y, "flattened in place");
+
+        var flattenFirst = new Sequential(new Flatten(), new Linear(12, 3, rng: new Rng(1)));
+        using (Autograd.NoGrad()) flattenFirst.Forward(x).Dispose();
+        Assert.Equal(new TensorShape(2, 3, 2, 2), x.Shape);
+        Assert.False(IsFreed(x));
     }
 
     [Fact]
