@@ -8,10 +8,12 @@ namespace Fovea;
 /// <summary>
 /// Forward plans of the implicit (or Winograd) convolution, and weights packed for the channel-vectorised one, kept per weight tensor, so that inference does not
 /// repack (or re-transform) the same weights on every call: at batch 1 packing was a sixth of a conv's time.
-/// A plan is reused only while the weights still hold exactly the values it was built from (compared in full,
-/// which costs one read per weight, a fraction of packing), so nothing goes stale whoever changes them:
-/// an optimizer step, a state-dict load, a user's in-place edit. Plans are immutable once built and may be run
-/// by several threads at once; a replaced plan is left to the garbage collector, since another thread may still run it.
+/// A plan is reused only while the weights still hold exactly the values it was built from, so nothing goes stale
+/// whoever changes them: an optimizer step, a state-dict load, a user's in-place edit. While the tensor's
+/// <see cref="Tensor.Version"/> stands still (nobody took its storage writable) that holds without looking; otherwise the
+/// values are compared in full with a kept copy (one read per weight, a fraction of packing, but a tenth of a batch-1
+/// inference of ResNet-style models). Plans are immutable once built and may be run by several threads at once; a
+/// replaced plan is left to the garbage collector, since another thread may still run it.
 /// </summary>
 internal static class ConvPlans
 {
@@ -25,10 +27,10 @@ internal static class ConvPlans
         // The batch size only matters for whether Winograd pays; the plan itself is the same for any batch.
         bool winograd = WinogradConv.Supports(g, kernel) && WinogradConv.Pays(g);
         var key = (g with { Batch = 1 }, winograd);
-        ReadOnlySpan<float> values = weight.Span;
-        if (Plans.TryGet(weight, key, values, out var plan)) return plan;
-        plan = ImplicitConv.ForOutput(g, values, kernel, winograd);
-        Plans.Keep(weight, key, values, plan);
+        if (Plans.TryGet(weight, key, out var plan)) return plan;
+        int version = weight.Version;
+        plan = ImplicitConv.ForOutput(g, weight.Values, kernel, winograd);
+        Plans.Keep(weight, key, version, plan);
         return plan;
     }
 
@@ -36,29 +38,39 @@ internal static class ConvPlans
     public static ChannelVectorConv.Packed ForChannelVector(ConvGeometry g, Tensor weight)
     {
         var key = g with { Batch = 1 };
-        ReadOnlySpan<float> values = weight.Span;
-        if (Packed.TryGet(weight, key, values, out var packed)) return packed;
-        packed = new ChannelVectorConv.Packed(g, values);
-        Packed.Keep(weight, key, values, packed);
+        if (Packed.TryGet(weight, key, out var packed)) return packed;
+        int version = weight.Version;
+        packed = new ChannelVectorConv.Packed(g, weight.Values);
+        Packed.Keep(weight, key, version, packed);
         return packed;
     }
 
     /// <summary>One value per weight tensor, reused only under the same key while the tensor holds the bits it was built from.</summary>
     private sealed class PerWeight<TKey, TValue> where TValue : class
     {
-        private sealed record Entry(TKey Key, float[] Weights, TValue Value);
+        /// <summary>Built from <paramref name="Weights"/>, which the tensor still held at <paramref name="Version"/>.</summary>
+        private sealed record Entry(TKey Key, float[] Weights, int Version, TValue Value);
 
         private readonly ConditionalWeakTable<Tensor, Entry> _entries = new();
 
-        public bool TryGet(Tensor weight, TKey key, ReadOnlySpan<float> values, [MaybeNullWhen(false)] out TValue value)
+        public bool TryGet(Tensor weight, TKey key, [MaybeNullWhen(false)] out TValue value)
         {
-            bool hit = _entries.TryGetValue(weight, out var entry) && EqualityComparer<TKey>.Default.Equals(entry.Key, key) && SameBits(values, entry.Weights);
-            value = hit ? entry!.Value : null;
-            return hit;
+            value = null;
+            if (!_entries.TryGetValue(weight, out var entry) || !EqualityComparer<TKey>.Default.Equals(entry.Key, key)) return false;
+            int version = weight.Version;
+            if (version != entry.Version)
+            {
+                // Handed out writable since: compare, and if nothing changed, trust the new version from now on.
+                if (!SameBits(weight.Values, entry.Weights)) return false;
+                _entries.AddOrUpdate(weight, entry with { Version = version });
+            }
+            value = entry.Value;
+            return true;
         }
 
-        public void Keep(Tensor weight, TKey key, ReadOnlySpan<float> values, TValue value) =>
-            _entries.AddOrUpdate(weight, new Entry(key, values.ToArray(), value));
+        /// <summary>Keeps <paramref name="value"/>, built from the weights as they were at <paramref name="version"/> (read before them).</summary>
+        public void Keep(Tensor weight, TKey key, int version, TValue value) =>
+            _entries.AddOrUpdate(weight, new Entry(key, weight.Values.ToArray(), version, value));
     }
 
     // Bits, not float equality: a vectorised memory compare (float's SequenceEqual goes element by element, as slow

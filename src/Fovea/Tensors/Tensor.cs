@@ -28,11 +28,38 @@ public class Tensor : IDisposable
     public int Rank => Shape.Rank;
     public int Length => Shape.Length;
 
-    /// <summary>The raw pooled array; may be longer than <see cref="Length"/>. For kernels that need an array (threads).</summary>
-    internal float[] Data => _data.Length == 0 && Length > 0 ? throw new ObjectDisposedException(nameof(Tensor), "This tensor's storage was returned to the pool.") : _data;
+    /// <summary>
+    /// The raw pooled array; may be longer than <see cref="Length"/>. For kernels that need an array (threads). Whoever
+    /// takes it may write to it, so taking it counts as a possible change (<see cref="Version"/>).
+    /// </summary>
+    internal float[] Data
+    {
+        get
+        {
+            _version++;
+            return Storage;
+        }
+    }
 
-    /// <summary>The elements in row-major order.</summary>
+    /// <summary>
+    /// The elements in row-major order. Getting the span counts as a possible change of the values, so that prepared
+    /// copies of weights (packed for a convolution's inference) are checked again: get it anew for every change rather
+    /// than writing through a span kept from before a model call.
+    /// </summary>
     public Span<float> Span => Data.AsSpan(0, Length);
+
+    /// <summary>The elements, read-only; reading them is not a change (see <see cref="Version"/>).</summary>
+    internal ReadOnlySpan<float> Values => Storage.AsSpan(0, Length);
+
+    /// <summary>
+    /// Moves on whenever the storage is handed out writable (<see cref="Span"/>, <see cref="Data"/>): while it stands
+    /// still, the values have not changed since it was read. (A plain counter: racing increments still move it.)
+    /// </summary>
+    internal int Version => _version;
+
+    private int _version;
+
+    private float[] Storage => _data.Length == 0 && Length > 0 ? throw new ObjectDisposedException(nameof(Tensor), "This tensor's storage was returned to the pool.") : _data;
 
     /// <summary>Whether gradients flow to this tensor. Set it on leaves (inputs, parameters).</summary>
     public bool RequiresGrad

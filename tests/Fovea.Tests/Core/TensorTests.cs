@@ -5,6 +5,20 @@ namespace Fovea.Tests.Core;
 public class TensorTests
 {
     [Fact]
+    public void HandingOutTheStorageWritableMovesTheVersionReadingItDoesNot()
+    {
+        using var t = Tensor.Zeros(2, 3);
+        int v0 = t.Version;
+        _ = t.Values[0];
+        Assert.Equal(v0, t.Version);
+        t.Span[1] = 2f;
+        int v1 = t.Version;
+        Assert.NotEqual(v0, v1);
+        _ = t.Data;
+        Assert.NotEqual(v1, t.Version);
+    }
+
+    [Fact]
     public void ShapePrintsLikePyTorch()
     {
         Assert.Equal("[64, 1, 28, 28]", Tensor.Zeros(64, 1, 28, 28).Shape.ToString());
