@@ -19,6 +19,7 @@ internal static class ConvPlans
 {
     private static readonly PerWeight<(ConvGeometry Shape, bool Winograd), ImplicitConv> Plans = new();
     private static readonly PerWeight<ConvGeometry, ChannelVectorConv.Packed> Packed = new();
+    private static readonly PerWeight<ConvGeometry, Tensor> Crops = new();
 
     /// <summary>The forward plan for <paramref name="weight"/> in geometry <paramref name="g"/>, built on a miss.</summary>
     public static ImplicitConv ForOutput(ConvGeometry g, Tensor weight)
@@ -43,6 +44,21 @@ internal static class ConvPlans
         packed = new ChannelVectorConv.Packed(g, weight.Values);
         Packed.Keep(weight, key, version, packed);
         return packed;
+    }
+
+    /// <summary>
+    /// The taps of <paramref name="weight"/> that <paramref name="cropped"/> keeps of <paramref name="g"/>
+    /// (<see cref="KernelCrop"/>), gathered on a miss. Owned here: callers never dispose it. Being kept, the cropped
+    /// tensor in turn keeps its own plans.
+    /// </summary>
+    public static Tensor ForCrop(ConvGeometry g, ConvGeometry cropped, Tensor weight)
+    {
+        var key = g with { Batch = 1 };
+        if (Crops.TryGet(weight, key, out var kept)) return kept;
+        int version = weight.Version;
+        kept = KernelCrop.Weight(g, cropped, weight);
+        Crops.Keep(weight, key, version, kept);
+        return kept;
     }
 
     /// <summary>One value per weight tensor, reused only under the same key while the tensor holds the bits it was built from.</summary>

@@ -33,7 +33,7 @@ public static partial class F
         var y = Tensor.Empty(g.OutputShape);
         if (Cropped(g, x, weight, bias) is var (cg, cw))
         {
-            using (cw) RunForward(cg, x, cw, bias, y);
+            RunForward(cg, x, cw, bias, y);
             return y;
         }
         RunForward(g, x, weight, bias, y);
@@ -63,9 +63,7 @@ public static partial class F
         var g = ConvGeometry.Of(layer ?? $"Conv2d({x.Shape[1]}→{outChannels})", x.Shape, x.Shape[1], outChannels,
             (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
         // Only where Conv2d itself takes a kernel that fuses, so that fused and separate ops give the same bits.
-        var cropped = Cropped(g, x, weight, bias);
-        using var croppedWeight = cropped?.Item2;
-        var (fg, w) = cropped ?? (g, weight);
+        var (fg, w) = Cropped(g, x, weight, bias) ?? (g, weight);
         var kernel = ForwardKernelOf(fg, inference: true);
         if (kernel is ConvForwardKernel.Direct or ConvForwardKernel.ChannelVector && epilogue.Bounds is (float low, float high))
         {
@@ -101,15 +99,11 @@ public static partial class F
     }
 
     /// <summary>
-    /// Without gradients, from <see cref="KernelCrop.MinBatch"/> images: the geometry with the kernel cropped to the taps
-    /// that read the image, and the cropped weights (the caller disposes them); null when nothing crops. Not where the
-    /// cropped conv would take a kernel whose prepared weights <see cref="ConvPlans"/> keeps per weight tensor (the implicit
-    /// GEMM, the channel-vectorised conv): for a cropped copy, new every call, they would be prepared and kept every call.
+    /// Without gradients: the geometry with the kernel cropped to the taps that read the image, and the cropped weights
+    /// (kept per weight tensor, <see cref="ConvPlans.ForCrop"/>); null when nothing crops.
     /// </summary>
     private static (ConvGeometry, Tensor)? Cropped(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias) =>
-        g.Batch >= KernelCrop.MinBatch && !Autograd.NeedsGrad(x, weight, bias) && KernelCrop.Crop(g) is { } cropped
-        && ForwardKernelOf(cropped, inference: true) is not (ConvForwardKernel.Implicit or ConvForwardKernel.ChannelVector)
-            ? (cropped, KernelCrop.Weight(g, cropped, weight)) : null;
+        !Autograd.NeedsGrad(x, weight, bias) && KernelCrop.Crop(g) is { } cropped ? (cropped, ConvPlans.ForCrop(g, cropped, weight)) : null;
 
     private enum ConvForwardKernel { Direct, ChannelVector, BatchedIm2Col, Implicit, Im2Col }
 

@@ -7,19 +7,11 @@ namespace Fovea;
 /// stage): kernel rows and columns that read only padding for every output are cropped away, with the padding
 /// reduced to match, so the products skip taps that can only add 0·w. A 3×3 conv on 1×1 maps becomes a 1×1 conv:
 /// 9× fewer multiply-adds. The output is the same up to those exact zero terms (a weight of ±∞ or NaN on a
-/// cropped tap no longer turns a padding zero into NaN). The cropped weights are gathered
-/// anew on every call: the gather reads the weights once (checking a kept copy against them, as
-/// <see cref="ConvPlans"/> does, would read them twice), which costs about what a few images' products save —
-/// hence <see cref="MinBatch"/>.
+/// cropped tap no longer turns a padding zero into NaN). The cropped weights are kept per weight tensor
+/// (<see cref="ConvPlans.ForCrop"/>), so any batch gains, and the cropped conv's own prepared weights are kept too.
 /// </summary>
 internal static class KernelCrop
 {
-    /// <summary>
-    /// Images below which the crop does not pay for its gather (measured on ResNet-18-style 3×3 convs, 128 channels on 1×1
-    /// maps, one thread: 146 → 63 µs at batch 32, even at batch 8, slower at batch 1).
-    /// </summary>
-    public const int MinBatch = 16;
-
     /// <summary>The geometry with the kernel cropped to the rows and columns some output reads inside the image; null when nothing crops.</summary>
     public static ConvGeometry? Crop(ConvGeometry g)
     {
@@ -56,13 +48,13 @@ internal static class KernelCrop
         return first >= 0 && last - first + 1 == count ? (first, count) : null;
     }
 
-    /// <summary>A new tensor holding the taps of <paramref name="weight"/> [O, C/groups, kH, kW] that <paramref name="cropped"/> keeps of <paramref name="g"/>; the caller disposes it.</summary>
+    /// <summary>A new tensor holding the taps of <paramref name="weight"/> [O, C/groups, kH, kW] that <paramref name="cropped"/> keeps of <paramref name="g"/>.</summary>
     public static Tensor Weight(ConvGeometry g, ConvGeometry cropped, Tensor weight)
     {
         int top = (g.PadTop - cropped.PadTop) / g.DilationHeight, left = (g.PadLeft - cropped.PadLeft) / g.DilationWidth;
         int kh = cropped.KernelHeight, kw = cropped.KernelWidth, filters = weight.Shape[0] * weight.Shape[1];
         var result = Tensor.Empty(weight.Shape[0], weight.Shape[1], kh, kw);
-        ReadOnlySpan<float> source = weight.Span;
+        ReadOnlySpan<float> source = weight.Values;
         var target = result.Span;
         // Kept rows are a few floats long (one, for 1×1 maps): element by element, as a span copy per row costs more than its floats.
         int t = 0;

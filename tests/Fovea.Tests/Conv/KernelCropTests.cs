@@ -51,16 +51,18 @@ public class KernelCropTests
         }
         Assert.NotNull(KernelCrop.Crop(ConvGeometry.Of("Conv2d", x.Shape, c, o, (k, k), (stride, stride), pad, (dilation, dilation), groups)));
         TensorAssert.Close(Conv(withGradients: true), Conv(withGradients: false), 1e-5, 1e-6, "cropped");
-        // Changed weights show at once (nothing is kept between calls).
+        // Changed weights show at once (the kept crop is checked against the weights).
         weight.Span[weight.Length / 2] += 1f;
         TensorAssert.Close(Conv(withGradients: true), Conv(withGradients: false), 1e-5, 1e-6, "after a weight change");
     }
 
-    /// <summary>The crop really runs: a NaN on a tap that reads only padding poisons the full convolution (0·NaN), not the cropped one.</summary>
-    [Fact]
-    public void ATapThatReadsOnlyPaddingIsSkippedAtInference()
+    /// <summary>The crop really runs, at any batch: a NaN on a tap that reads only padding poisons the full convolution (0·NaN), not the cropped one.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(16)]
+    public void ATapThatReadsOnlyPaddingIsSkippedAtInference(int batch)
     {
-        using var x = Tensor.Normal(new TensorShape(KernelCrop.MinBatch, 2, 1, 1), 0, 1, new Rng(22));
+        using var x = Tensor.Normal(new TensorShape(batch, 2, 1, 1), 0, 1, new Rng(22));
         using var weight = Tensor.Normal(new TensorShape(3, 2, 3, 3), 0, 1, new Rng(23));
         weight.Span[0] = float.NaN;  // filter 0, channel 0, the top-left tap
         using (Autograd.NoGrad())
