@@ -20,6 +20,7 @@ internal static class ConvPlans
     private static readonly PerWeight<(ConvGeometry Shape, bool Winograd), ImplicitConv> Plans = new();
     private static readonly PerWeight<ConvGeometry, ChannelVectorConv.Packed> Packed = new();
     private static readonly PerWeight<ConvGeometry, Tensor> Crops = new();
+    private static readonly PerWeight<ConvGeometry, float[]> DepthwiseFactors = new();
 
     /// <summary>The forward plan for <paramref name="weight"/> in geometry <paramref name="g"/>, built on a miss.</summary>
     public static ImplicitConv ForOutput(ConvGeometry g, Tensor weight)
@@ -44,6 +45,17 @@ internal static class ConvPlans
         packed = new ChannelVectorConv.Packed(g, weight.Values);
         Packed.Keep(weight, key, version, packed);
         return packed;
+    }
+
+    /// <summary>The weights of <paramref name="weight"/> laid out for <see cref="SmallPlaneDepthwise"/> in geometry <paramref name="g"/>, on a miss.</summary>
+    public static float[] ForSmallPlaneDepthwise(ConvGeometry g, Tensor weight)
+    {
+        var key = g with { Batch = 1 };
+        if (DepthwiseFactors.TryGet(weight, key, out var factors)) return factors;
+        int version = weight.Version;
+        factors = SmallPlaneDepthwise.Factors(g, weight.Values);
+        DepthwiseFactors.Keep(weight, key, version, factors);
+        return factors;
     }
 
     /// <summary>
