@@ -23,6 +23,11 @@ public static class PoolKernels
     /// </summary>
     public static void MaxForward(ReadOnlyMemory<float> x, Memory<float> y, Memory<int> argmax, PoolGeometry g)
     {
+        if (argmax.IsEmpty && SmallPlaneMaxPool.Supports(g))
+        {
+            SmallPlaneMaxPool.Forward(x, y, g);
+            return;
+        }
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
         bool separable = argmax.IsEmpty && SeparableMaxPool.Supports(g);
         Parallelism.For(g.Planes, (start, end) =>

@@ -109,6 +109,6 @@ internal static unsafe class SeparableMaxPool
     }
 
     /// <summary>The tap where it is greater than the best so far, or NaN (the direct loop's rule), lane by lane.</summary>
-    private static Vector512<float> Winner(Vector512<float> best, Vector512<float> tap) =>
+    internal static Vector512<float> Winner(Vector512<float> best, Vector512<float> tap) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(tap, best) | ~Vector512.Equals(tap, tap), tap, best);
 }

@@ -75,6 +75,21 @@ public class PoolKernelTwinTests
         Assert.Equal(withArgmax.Select(BitConverter.SingleToInt32Bits), without.Select(BitConverter.SingleToInt32Bits));
     }
 
+    /// <summary>Small planes, 16 at a time (<see cref="SmallPlaneMaxPool"/>): the same bits; plane counts with a partial last block.</summary>
+    [Theory]
+    [InlineData(11, 11, 3, 2, 0, 1, 37, false)]
+    [InlineData(5, 5, 3, 2, 0, 1, 16, false)]
+    [InlineData(7, 5, 3, 2, 1, 1, 19, true)]
+    [InlineData(12, 12, 2, 2, 0, 1, 33, false)]
+    [InlineData(3, 4, 3, 1, 1, 1, 17, true)]
+    [InlineData(1, 1, 1, 1, 0, 1, 20, false)]
+    public void SmallPlanesPoolSixteenAtATimeWithTheSameBits(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
+    {
+        var g = PoolGeometry.Create("MaxPool2d", [1, planes, h, w], (k, k), (s, s), (p, p), (d, d), ceil);
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, SmallPlaneMaxPool.Supports(g));
+        MaxPoolWithoutArgmaxGivesTheSameBits(h, w, k, s, p, d, planes, ceil);
+    }
+
     [Theory]
     [MemberData(nameof(Geometries))]
     public void MaxPoolMatchesNaiveLoops(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
