@@ -4,7 +4,7 @@ using Fovea.Tests.Support;
 namespace Fovea.Tests.Conv;
 
 /// <summary>
-/// The depthwise kernel for planes of 1, 2 or 4 pixels (<see cref="SmallPlaneDepthwise"/>) against a naive loop, on
+/// The depthwise kernel for planes of 1 to 16 pixels (<see cref="SmallPlaneDepthwise"/>) against a naive loop, on
 /// channel counts whose rows end in a part vector, with and without bias and a fused clamp; and which geometries it takes.
 /// </summary>
 public class SmallPlaneDepthwiseTests
@@ -16,6 +16,9 @@ public class SmallPlaneDepthwiseTests
     [InlineData(1, 5, 1, 2, 3, 1)]   // 1×2
     [InlineData(3, 7, 2, 1, 3, 1)]   // 2×1
     [InlineData(1, 64, 2, 2, 3, 1)]  // whole vectors only
+    [InlineData(2, 11, 4, 4, 3, 1)]  // 4×4: corner pixels out of each other's reach
+    [InlineData(3, 6, 2, 4, 3, 1)]   // 2×4
+    [InlineData(1, 5, 4, 4, 5, 2)]   // 5×5 on 4×4
     public void MatchesTheDefinition(int n, int c, int h, int w, int k, int pad)
     {
         var g = ConvGeometry.Of("test", new TensorShape(n, c, h, w), c, c, (k, k), (1, 1), pad, (1, 1), c);
@@ -47,7 +50,7 @@ public class SmallPlaneDepthwiseTests
     }
 
     [Theory]
-    [InlineData(4, 4, 1, 1, 4)]  // 4×4 maps under a 3×3 kernel: corner pixels out of each other's reach
+    [InlineData(8, 8, 1, 1, 4)]  // 64 pixels: more than a vector
     [InlineData(2, 2, 2, 1, 4)]  // stride 2
     [InlineData(2, 2, 1, 2, 4)]  // channel multiplier 2
     [InlineData(1, 3, 1, 1, 4)]  // 3 pixels: not a divisor of a vector
@@ -55,6 +58,19 @@ public class SmallPlaneDepthwiseTests
     {
         var g = ConvGeometry.Of("test", new TensorShape(1, c, h, w), c, c * multiplier, (3, 3), (stride, stride), 1, (1, 1), c);
         Assert.False(SmallPlaneDepthwise.Supports(g));
+    }
+
+    [Fact]
+    public void AnInfiniteInputStaysOutOfTheOutputsThatDoNotReadIt()
+    {
+        var x = TestArrays.Uniform(2 * 4 * 4, 4);
+        x[15] = float.PositiveInfinity;  // channel 0, pixel (3, 3): out of reach of outputs (0, 0) … (1, 3) and (2, 0), (2, 1), (3, 0), (3, 1)
+        var g = ConvGeometry.Of("test", new TensorShape(1, 2, 4, 4), 2, 2, (3, 3), (1, 1), 1, (1, 1), 2);
+        if (!SmallPlaneDepthwise.Supports(g)) return;  // AVX-512 only (MatchesTheDefinition checks which)
+        var y = new float[x.Length];
+        SmallPlaneDepthwise.Forward(g, SmallPlaneDepthwise.Factors(g, TestArrays.Uniform(2 * 9, 5)), x, null, y, float.NegativeInfinity, float.PositiveInfinity);
+        Assert.All(new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13 }, q => Assert.True(float.IsFinite(y[q]), $"output {q}"));
+        Assert.True(float.IsInfinity(y[10]) || float.IsNaN(y[10]));
     }
 
     [Fact]
