@@ -65,12 +65,10 @@ public static partial class F
         // Only where Conv2d itself takes a kernel that fuses, so that fused and separate ops give the same bits.
         var (fg, w) = Cropped(g, x, weight, bias) ?? (g, weight);
         var kernel = ForwardKernelOf(fg, inference: true);
-        if (kernel is ConvForwardKernel.Direct or ConvForwardKernel.ChannelVector or ConvForwardKernel.SmallPlaneDepthwise && epilogue.Bounds is (float low, float high))
+        if (kernel is not (ConvForwardKernel.BatchedIm2Col or ConvForwardKernel.Implicit or ConvForwardKernel.Im2Col) && epilogue.Bounds is (float low, float high))
         {
             var clamped = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
-            if (kernel == ConvForwardKernel.Direct) DirectConv2dForward(fg, x, w, bias, clamped, low, high);
-            else if (kernel == ConvForwardKernel.SmallPlaneDepthwise) SmallPlaneDepthwise.Forward(fg, ConvPlans.ForSmallPlaneDepthwise(fg, w), x.Data, bias?.Data, clamped.Data, low, high);
-            else ChannelVectorConv2dForward(fg, x, w, bias, clamped, low, high);
+            RunClamped(kernel, fg, x, w, bias, clamped, low, high);
             return clamped;
         }
         if (kernel == ConvForwardKernel.ChannelVector && epilogue is { Relu: true, MaxPool2x2: true, Norm: null, Clip: null } && g.OutHeight >= 2 && g.OutWidth >= 2)
@@ -91,12 +89,22 @@ public static partial class F
     {
         switch (ForwardKernelOf(g, inference: !Autograd.NeedsGrad(x, weight, bias)))
         {
-            case ConvForwardKernel.SmallPlaneDepthwise: SmallPlaneDepthwise.Forward(g, ConvPlans.ForSmallPlaneDepthwise(g, weight), x.Data, bias?.Data, y.Data, float.NegativeInfinity, float.PositiveInfinity); break;
-            case ConvForwardKernel.Direct: DirectConv2dForward(g, x, weight, bias, y); break;
-            case ConvForwardKernel.ChannelVector: ChannelVectorConv2dForward(g, x, weight, bias, y); break;
             case ConvForwardKernel.BatchedIm2Col: BatchedConv2dForward(g, x, weight, bias, y); break;
             case ConvForwardKernel.Implicit: ImplicitConv2dForward(g, x, weight, bias, y); break;
-            default: Im2ColConv2dForward(g, x, weight, bias, y); break;
+            case ConvForwardKernel.Im2Col: Im2ColConv2dForward(g, x, weight, bias, y); break;
+            case var clamping: RunClamped(clamping, g, x, weight, bias, y, float.NegativeInfinity, float.PositiveInfinity); break;
+        }
+    }
+
+    /// <summary>The kernels that clamp each output to [<paramref name="low"/>, <paramref name="high"/>] as they store it (a fused ReLU or ReLU6; infinite bounds change nothing).</summary>
+    private static void RunClamped(ConvForwardKernel kernel, ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y, float low, float high)
+    {
+        switch (kernel)
+        {
+            case ConvForwardKernel.Pointwise: PointwiseConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high); break;
+            case ConvForwardKernel.SmallPlaneDepthwise: SmallPlaneDepthwise.Forward(g, ConvPlans.ForSmallPlaneDepthwise(g, weight), x.Data, bias?.Data, y.Data, low, high); break;
+            case ConvForwardKernel.ChannelVector: ChannelVectorConv2dForward(g, x, weight, bias, y, low, high); break;
+            default: DirectConv2dForward(g, x, weight, bias, y, low, high); break;
         }
     }
 
@@ -107,7 +115,7 @@ public static partial class F
     private static (ConvGeometry, Tensor)? Cropped(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias) =>
         !Autograd.NeedsGrad(x, weight, bias) && KernelCrop.Crop(g) is { } cropped ? (cropped, ConvPlans.ForCrop(g, cropped, weight)) : null;
 
-    private enum ConvForwardKernel { SmallPlaneDepthwise, Direct, ChannelVector, BatchedIm2Col, Implicit, Im2Col }
+    private enum ConvForwardKernel { Pointwise, SmallPlaneDepthwise, Direct, ChannelVector, BatchedIm2Col, Implicit, Im2Col }
 
     /// <summary>Inference on small maps and strided stems, vectorised across output channels; packed weights kept per weight tensor.</summary>
     private static void ChannelVectorConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y,
@@ -116,7 +124,8 @@ public static partial class F
 
     /// <summary>The forward kernel a geometry takes, in order of preference; one choice for Conv2d and its fused twin.</summary>
     private static ConvForwardKernel ForwardKernelOf(ConvGeometry g, bool inference) =>
-        inference && SmallPlaneDepthwise.Supports(g) ? ConvForwardKernel.SmallPlaneDepthwise
+        inference && PointwiseConv.Supports(g) ? ConvForwardKernel.Pointwise
+        : inference && SmallPlaneDepthwise.Supports(g) ? ConvForwardKernel.SmallPlaneDepthwise
         : inference && ChannelVectorConv.Supports(g) ? ConvForwardKernel.ChannelVector
         : DirectConv.RunsForward(g) ? ConvForwardKernel.Direct
         : BatchedIm2ColConv.Supports(g) ? ConvForwardKernel.BatchedIm2Col
