@@ -49,7 +49,7 @@ public static partial class F
     /// <summary>
     /// Inference: Conv2d and its <paramref name="epilogue"/> (batch norm, ReLU, clip, 2×2 max pool) in one pass over the
     /// output, bitwise equal to the separate ops. The implicit GEMM takes any epilogue; the direct kernels (depthwise,
-    /// small stems) take a ReLU or a clip alone, the channel-vectorised one also a ReLU and 2×2 pool. Null where the fused pass does not apply — gradients would be
+    /// small stems, small-plane depthwise) take a ReLU or a clip alone, the channel-vectorised and pointwise ones also a ReLU and 2×2 pool. Null where the fused pass does not apply — gradients would be
     /// recorded, the kernel the geometry takes does not fuse this epilogue, the pool does not fit, or a weight or
     /// bias that the regular op will reject — and the caller runs the separate ops instead.
     /// </summary>
@@ -71,11 +71,12 @@ public static partial class F
             RunClamped(kernel, fg, x, w, bias, clamped, low, high);
             return clamped;
         }
-        if (kernel == ConvForwardKernel.ChannelVector && epilogue is { Relu: true, MaxPool2x2: true, Norm: null, Clip: null } && g.OutHeight >= 2 && g.OutWidth >= 2)
+        if (kernel is ConvForwardKernel.ChannelVector or ConvForwardKernel.Pointwise
+            && epilogue is { Relu: true, MaxPool2x2: true, Norm: null, Clip: null } && g.OutHeight >= 2 && g.OutWidth >= 2)
         {
-            // The ReLU fused as the tiles are stored, the pool as a pass over the (small) map: the separate ops' bits.
+            // The ReLU fused as the output is stored, the pool as a pass over the map: the separate ops' bits.
             using var activated = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
-            ChannelVectorConv2dForward(fg, x, w, bias, activated, 0f, float.PositiveInfinity);
+            RunClamped(kernel, fg, x, w, bias, activated, 0f, float.PositiveInfinity);
             return MaxPool2d(activated, 2);
         }
         if (kernel != ConvForwardKernel.Implicit || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)) return null;
