@@ -131,14 +131,21 @@ public static partial class F
         var dims = first.ToArray();
         dims[a] = xs.Sum(x => x.Shape[a]);
         var y = Tensor.Empty(dims);
-        for (int o = 0, offset = 0; o < outer; o++)
+        float[][] sources = xs.Select(x => x.Data).ToArray();
+        float[] target = y.Data;
+        int row = blocks.Sum();
+        // Blocks of a few images on each thread: SqueezeNet's concats are a tenth of its inference, all copying.
+        Parallelism.For(outer, (start, end) =>
         {
-            for (int i = 0; i < xs.Length; i++)
+            for (int o = start, offset = start * row; o < end; o++)
             {
-                xs[i].Span.Slice(o * blocks[i], blocks[i]).CopyTo(y.Span.Slice(offset, blocks[i]));
-                offset += blocks[i];
+                for (int i = 0; i < sources.Length; i++)
+                {
+                    sources[i].AsSpan(o * blocks[i], blocks[i]).CopyTo(target.AsSpan(offset, blocks[i]));
+                    offset += blocks[i];
+                }
             }
-        }
+        }, Math.Max(1, ElementwiseGrain / Math.Max(1, row)));
         return Autograd.Record(y, "Concat", xs, dy =>
         {
             for (int o = 0, offset = 0; o < outer; o++)

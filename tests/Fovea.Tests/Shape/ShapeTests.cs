@@ -95,6 +95,22 @@ public class ShapeTests
     }
 
     [Fact]
+    public void ConcatSplitAcrossThreadsKeepsEveryBlockInPlace()
+    {
+        // 300 blocks of 300 floats: enough for the copy to be shared among threads.
+        using var a = Tensor.Normal(new TensorShape(300, 2, 60), 0, 1, new Rng(1));
+        using var b = Tensor.Normal(new TensorShape(300, 3, 60), 0, 1, new Rng(2));
+        using var threads = Parallelism.UseThreads(2);
+        using var y = F.Concat([a, b], axis: 1);
+        Assert.Equal(new TensorShape(300, 5, 60), y.Shape);
+        for (int o = 0; o < 300; o++)
+        {
+            Assert.Equal(a.Span.Slice(o * 120, 120).ToArray(), y.Span.Slice(o * 300, 120).ToArray());
+            Assert.Equal(b.Span.Slice(o * 180, 180).ToArray(), y.Span.Slice(o * 300 + 120, 180).ToArray());
+        }
+    }
+
+    [Fact]
     public void ConcatMisuseNamesTheShapes()
     {
         var e = Assert.Throws<ArgumentException>(() => F.Concat([Tensor.Zeros(2, 3, 5), Tensor.Zeros(2, 4, 3)]));
