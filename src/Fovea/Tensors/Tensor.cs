@@ -36,7 +36,7 @@ public class Tensor : IDisposable
     {
         get
         {
-            _version++;
+            Interlocked.Increment(ref _version);
             return Storage;
         }
     }
@@ -53,9 +53,9 @@ public class Tensor : IDisposable
 
     /// <summary>
     /// Moves on whenever the storage is handed out writable (<see cref="Span"/>, <see cref="Data"/>): while it stands
-    /// still, the values have not changed since it was read. (A plain counter: racing increments still move it.)
+    /// still, the values have not changed since it was read. (Incremented atomically: a racing increment never moves it back.)
     /// </summary>
-    internal int Version => _version;
+    internal int Version => Volatile.Read(ref _version);
 
     private int _version;
 
