@@ -25,53 +25,27 @@ internal static class ConvPlans
     /// <summary>The forward plan for <paramref name="weight"/> in geometry <paramref name="g"/>, built on a miss.</summary>
     public static ImplicitConv ForOutput(ConvGeometry g, Tensor weight)
     {
-        var kernel = Gemm.DefaultKernel;
         // The batch size only matters for whether Winograd pays; the plan itself is the same for any batch.
-        bool winograd = WinogradConv.Supports(g, kernel) && WinogradConv.Pays(g);
-        var key = (g with { Batch = 1 }, winograd);
-        if (Plans.TryGet(weight, key, out var plan)) return plan;
-        int version = weight.Version;
-        plan = ImplicitConv.ForOutput(g, weight.Values, kernel, winograd);
-        Plans.Keep(weight, key, version, plan);
-        return plan;
+        bool winograd = WinogradConv.Supports(g, Gemm.DefaultKernel) && WinogradConv.Pays(g);
+        return Plans.GetOrBuild(weight, (g with { Batch = 1 }, winograd), (g, winograd),
+            static (s, values) => ImplicitConv.ForOutput(s.g, values, Gemm.DefaultKernel, s.winograd));
     }
 
     /// <summary>The weights of <paramref name="weight"/> packed for <see cref="ChannelVectorConv"/> in geometry <paramref name="g"/>, packed on a miss.</summary>
-    public static ChannelVectorConv.Packed ForChannelVector(ConvGeometry g, Tensor weight)
-    {
-        var key = g with { Batch = 1 };
-        if (Packed.TryGet(weight, key, out var packed)) return packed;
-        int version = weight.Version;
-        packed = new ChannelVectorConv.Packed(g, weight.Values);
-        Packed.Keep(weight, key, version, packed);
-        return packed;
-    }
+    public static ChannelVectorConv.Packed ForChannelVector(ConvGeometry g, Tensor weight) =>
+        Packed.GetOrBuild(weight, g with { Batch = 1 }, g, static (g, values) => new ChannelVectorConv.Packed(g, values));
 
     /// <summary>The weights of <paramref name="weight"/> laid out for <see cref="SmallPlaneDepthwise"/> in geometry <paramref name="g"/>, on a miss.</summary>
-    public static float[] ForSmallPlaneDepthwise(ConvGeometry g, Tensor weight)
-    {
-        var key = g with { Batch = 1 };
-        if (DepthwiseFactors.TryGet(weight, key, out var factors)) return factors;
-        int version = weight.Version;
-        factors = SmallPlaneDepthwise.Factors(g, weight.Values);
-        DepthwiseFactors.Keep(weight, key, version, factors);
-        return factors;
-    }
+    public static float[] ForSmallPlaneDepthwise(ConvGeometry g, Tensor weight) =>
+        DepthwiseFactors.GetOrBuild(weight, g with { Batch = 1 }, g, static (g, values) => SmallPlaneDepthwise.Factors(g, values));
 
     /// <summary>
     /// The taps of <paramref name="weight"/> that <paramref name="cropped"/> keeps of <paramref name="g"/>
     /// (<see cref="KernelCrop"/>), gathered on a miss. Owned here: callers never dispose it. Being kept, the cropped
     /// tensor in turn keeps its own plans.
     /// </summary>
-    public static Tensor ForCrop(ConvGeometry g, ConvGeometry cropped, Tensor weight)
-    {
-        var key = g with { Batch = 1 };
-        if (Crops.TryGet(weight, key, out var kept)) return kept;
-        int version = weight.Version;
-        kept = KernelCrop.Weight(g, cropped, weight);
-        Crops.Keep(weight, key, version, kept);
-        return kept;
-    }
+    public static Tensor ForCrop(ConvGeometry g, ConvGeometry cropped, Tensor weight) =>
+        Crops.GetOrBuild(weight, g with { Batch = 1 }, (g, cropped), static (s, values) => KernelCrop.Weight(s.g, s.cropped, values));
 
     /// <summary>One value per weight tensor, reused only under the same key while the tensor holds the bits it was built from.</summary>
     private sealed class PerWeight<TKey, TValue> where TValue : class
@@ -81,7 +55,21 @@ internal static class ConvPlans
 
         private readonly ConditionalWeakTable<Tensor, Entry> _entries = new();
 
-        public bool TryGet(Tensor weight, TKey key, [MaybeNullWhen(false)] out TValue value)
+        /// <summary>Builds a value from the weights' values (and <paramref name="state"/>, so that the delegate can be static: nothing allocated on a hit).</summary>
+        public delegate TValue Build<TState>(TState state, ReadOnlySpan<float> weights);
+
+        /// <summary>The value kept for <paramref name="weight"/> under <paramref name="key"/>, or one built now and kept.</summary>
+        public TValue GetOrBuild<TState>(Tensor weight, TKey key, TState state, Build<TState> build)
+        {
+            if (TryGet(weight, key, out var value)) return value;
+            // The version is read before the values, so a change made while building is seen next time.
+            int version = weight.Version;
+            value = build(state, weight.Values);
+            _entries.AddOrUpdate(weight, new Entry(key, weight.Values.ToArray(), version, value));
+            return value;
+        }
+
+        private bool TryGet(Tensor weight, TKey key, [MaybeNullWhen(false)] out TValue value)
         {
             value = null;
             if (!_entries.TryGetValue(weight, out var entry) || !EqualityComparer<TKey>.Default.Equals(entry.Key, key)) return false;
@@ -95,10 +83,6 @@ internal static class ConvPlans
             value = entry.Value;
             return true;
         }
-
-        /// <summary>Keeps <paramref name="value"/>, built from the weights as they were at <paramref name="version"/> (read before them).</summary>
-        public void Keep(Tensor weight, TKey key, int version, TValue value) =>
-            _entries.AddOrUpdate(weight, new Entry(key, weight.Values.ToArray(), version, value));
     }
 
     // Bits, not float equality: a vectorised memory compare (float's SequenceEqual goes element by element, as slow

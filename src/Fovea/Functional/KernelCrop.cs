@@ -48,13 +48,12 @@ internal static class KernelCrop
         return first >= 0 && last - first + 1 == count ? (first, count) : null;
     }
 
-    /// <summary>A new tensor holding the taps of <paramref name="weight"/> [O, C/groups, kH, kW] that <paramref name="cropped"/> keeps of <paramref name="g"/>.</summary>
-    public static Tensor Weight(ConvGeometry g, ConvGeometry cropped, Tensor weight)
+    /// <summary>A new tensor holding the taps of <paramref name="weight"/> ([O, C/groups, kH, kW] of <paramref name="g"/>) that <paramref name="cropped"/> keeps of <paramref name="g"/>.</summary>
+    public static Tensor Weight(ConvGeometry g, ConvGeometry cropped, ReadOnlySpan<float> weight)
     {
         int top = (g.PadTop - cropped.PadTop) / g.DilationHeight, left = (g.PadLeft - cropped.PadLeft) / g.DilationWidth;
-        int kh = cropped.KernelHeight, kw = cropped.KernelWidth, filters = weight.Shape[0] * weight.Shape[1];
-        var result = Tensor.Empty(weight.Shape[0], weight.Shape[1], kh, kw);
-        ReadOnlySpan<float> source = weight.Values;
+        int kh = cropped.KernelHeight, kw = cropped.KernelWidth, filters = g.OutChannels * g.InChannelsPerGroup;
+        var result = Tensor.Empty(g.OutChannels, g.InChannelsPerGroup, kh, kw);
         var target = result.Span;
         // Kept rows are a few floats long (one, for 1×1 maps): element by element, as a span copy per row costs more than its floats.
         int t = 0;
@@ -62,7 +61,7 @@ internal static class KernelCrop
             for (int i = 0; i < kh; i++)
             {
                 int row = (f * g.KernelHeight + top + i) * g.KernelWidth + left;
-                for (int j = 0; j < kw; j++) target[t++] = source[row + j];
+                for (int j = 0; j < kw; j++) target[t++] = weight[row + j];
             }
         return result;
     }
