@@ -48,7 +48,7 @@ internal static unsafe class SmallPlaneMaxPool
                 }
             }
             TensorPool.Return(scratch);
-        }, Math.Max(1, 2048 / (g.InH * g.InW)));
+        }, DirectConv.ItemsPerChunk((long)Lanes * g.InH * g.InW));
     }
 
     /// <summary>

@@ -69,11 +69,12 @@ internal static class InferenceFusion
     /// <summary>The batch norm's map with scale and shift computed exactly as <see cref="F.BatchNorm"/> computes them from running statistics.</summary>
     private static BatchNormAffine Affine(BatchNorm2d bn, float[] scale, float[] shift)
     {
-        ReadOnlySpan<float> variance = bn.RunningVar!.Span;
+        // Read-only views: taking Span per channel would count as a change of each tensor (Tensor.Version) every call.
+        ReadOnlySpan<float> variance = bn.RunningVar!.Values, weight = bn.Weight is null ? default : bn.Weight.Values, bias = bn.Bias is null ? default : bn.Bias.Values;
         for (int c = 0; c < bn.NumFeatures; c++)
         {
-            scale[c] = (bn.Weight?.Span[c] ?? 1f) * (float)(1 / Math.Sqrt(variance[c] + (double)bn.Eps));
-            shift[c] = bn.Bias?.Span[c] ?? 0f;
+            scale[c] = (weight.IsEmpty ? 1f : weight[c]) * (float)(1 / Math.Sqrt(variance[c] + (double)bn.Eps));
+            shift[c] = bias.IsEmpty ? 0f : bias[c];
         }
         return new BatchNormAffine(bn.RunningMean!.Data, scale, shift);
     }

@@ -101,7 +101,8 @@ internal static class ConvOps
             var output = y.Span.Slice((image * outChannels + g * og) * p, og * p);
             if (b is not null)
             {
-                for (int o = 0; o < og; o++) output.Slice(o * p, p).Fill(b.Span[g * og + o]);
+                var bias = b.Values;
+                for (int o = 0; o < og; o++) output.Slice(o * p, p).Fill(bias[g * og + o]);
             }
             float[]? columns = window.IsIdentity ? null : TensorPool.Rent(k * p);
             if (columns is not null)

@@ -85,7 +85,8 @@ internal static class ConvTransposeOps
         {
             int image = item / group, g = item % group, outStart = (image * outChannels + g * og) * window.FieldPixels;
             var output = y.Span.Slice(outStart, outLength);
-            for (int o = 0; o < og; o++) output.Slice(o * window.FieldPixels, window.FieldPixels).Fill(b is null ? 0f : b.Span[g * og + o]);
+            var bias = b is null ? default : b.Values;
+            for (int o = 0; o < og; o++) output.Slice(o * window.FieldPixels, window.FieldPixels).Fill(bias.IsEmpty ? 0f : bias[g * og + o]);
             var input = x.Span.Slice((image * channels + g * cg) * p, cg * p);
             var weight = w.Span.Slice(g * cg * m, cg * m);
             if (window.IsIdentity)
