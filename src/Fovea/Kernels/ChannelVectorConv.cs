@@ -35,10 +35,11 @@ internal static unsafe class ChannelVectorConv
     /// </summary>
     private const int MinUsesPerWeight = 128;
 
-    /// <summary>Output-channel vectors per register tile: 4 (64 channels) for wide layers, 2 for 17–63 channels, 1 with 8 pixels for 16 or fewer.</summary>
+    /// <summary>Output-channel vectors per register tile: 4 (64 channels, with 4 pixels) for wide layers, 2 for 17–63 channels and 1 for 16 or fewer (with 8 pixels).</summary>
     private static int VectorsPerTile(int outChannels) => outChannels >= 64 && (outChannels % 64 == 0 || outChannels > 128) ? 4 : outChannels > 16 ? 2 : 1;
 
-    private static int PixelsPerTile(int vectors) => vectors == 1 ? 8 : 4;
+    /// <summary>Pixels per register tile: 4 with 64 channels, 8 with 32 or 16 (16 accumulators; 32 × 4 had 8, too few to hide the multiply-add latency).</summary>
+    private static int PixelsPerTile(int vectors) => vectors == 4 ? 4 : 8;
 
     /// <summary>Floats of one tile's sums: 64 channels × 4 pixels or 16 × 8.</summary>
     private const int SumsLength = 256;
@@ -55,6 +56,7 @@ internal static unsafe class ChannelVectorConv
             int width = 16 * Vectors, taps = g.WindowLength;
             Blocks = (g.OutChannels + width - 1) / width;
             Weights = GC.AllocateUninitializedArray<float>(Blocks * taps * width);
+            TapOffsets = new InputLayout(g).TapOffsets();
             // Written in order, read down the block's weight rows (16·V rows, whose cache lines stay in L1 from one tap to
             // the next); the other way round, every write went to another cache line and packing cost a fifth of the conv.
             for (int block = 0; block < Blocks; block++)
@@ -73,6 +75,9 @@ internal static unsafe class ChannelVectorConv
         public int Vectors { get; }
         public int Blocks { get; }
         public float[] Weights { get; }
+
+        /// <summary>Each tap's offset from a pixel's window origin in the padded input (see InputLayout), built once with the weights.</summary>
+        public int[] TapOffsets { get; }
     }
 
     /// <summary>
@@ -83,7 +88,7 @@ internal static unsafe class ChannelVectorConv
     public static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low = float.NegativeInfinity, float high = float.PositiveInfinity)
     {
         var layout = new InputLayout(g);
-        int[] offsets = layout.TapOffsets();
+        int[] offsets = packed.TapOffsets;
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * g.OutPixels + pixels - 1) / pixels;
@@ -91,11 +96,12 @@ internal static unsafe class ChannelVectorConv
         int bands = items >= Parallelism.Threads || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
         Parallelism.For(items * bands, (start, end) =>
         {
-            int sumsLength = SumsLength * ((tiles + bands - 1) / bands);
+            int bandTiles = (tiles + bands - 1) / bands, sumsLength = SumsLength * bandTiles;
             float[] scratch = TensorPool.Rent(images * layout.Length + SumsLength + sumsLength);
+            int[] origins = TensorPool.RentInts(bandTiles * pixels);
             int filledGroup = -1;
             fixed (float* xs = x, ys = y, pp = scratch, ws = packed.Weights)
-            fixed (int* offs = offsets)
+            fixed (int* offs = offsets, origin = origins)
             {
                 for (int item = start; item < end; item++)
                 {
@@ -109,13 +115,14 @@ internal static unsafe class ChannelVectorConv
                     int groupPixels = count * g.OutPixels;
                     int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
                     float* biasTile = pp + (long)images * layout.Length, sums = biasTile + SumsLength;
-                    ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
+                    ReplicateBias(bias, g.OutChannels, block, packed.Vectors, pixels, biasTile);
                     var run = new Tiles(g, layout, offs, sums, biasTile, pp, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
                         ys + (long)first * g.OutChannels * g.OutPixels, block * 16 * packed.Vectors, groupPixels, low, high);
-                    run.Run(packed.Vectors, firstPixel, endPixel);
+                    run.Run(packed.Vectors, pixels, firstPixel, endPixel, origin);
                 }
             }
             TensorPool.Return(scratch);
+            TensorPool.ReturnInts(origins);
         });
     }
 
@@ -128,9 +135,9 @@ internal static unsafe class ChannelVectorConv
     private static int ImagesPerGroup(ConvGeometry g) => Math.Clamp(TargetPixels / g.OutPixels, 1, g.Batch);
 
     /// <summary>The block's bias (zeros past O, or without one) as a tile's starting sums: the block's channels for each of the tile's pixels.</summary>
-    private static void ReplicateBias(float[]? bias, int outChannels, int block, int vectors, float* tile)
+    private static void ReplicateBias(float[]? bias, int outChannels, int block, int vectors, int pixels, float* tile)
     {
-        int pixels = PixelsPerTile(vectors), width = 16 * vectors;
+        int width = 16 * vectors;
         for (int v = 0; v < vectors; v++)
             for (int l = 0; l < 16; l++)
             {
@@ -160,8 +167,6 @@ internal static unsafe class ChannelVectorConv
         public int Rows { get; }
         public int RowLength { get; }
 
-        /// <summary>Where output pixel <paramref name="pixel"/>'s window starts in a plane.</summary>
-        public long Origin(int pixel) => (long)pixel / _g.OutWidth * _g.StrideHeight * RowLength + pixel % _g.OutWidth * _g.StrideWidth;
         public int Plane => Rows * RowLength;
         public int Length => _g.InChannels * Plane;
 
@@ -179,24 +184,20 @@ internal static unsafe class ChannelVectorConv
 
         /// <summary>
         /// Row r of a plane is input row r − PadTop, column q input column q − PadLeft; zeros outside the image. The
-        /// buffer is cleared in one pass, then rows are copied element by element: rows are a few floats long here, and
-        /// span calls per row (clear the margins, copy) cost more than the floats (2×2 maps spent most of their time in them).
+        /// buffer is cleared in one pass, then each plane's rows are copied by one <see cref="RowCopy"/> call: span calls
+        /// per row (clear the margins, copy) cost more than the floats of 2×2 maps, and an element loop cost 6 % of a
+        /// 64-channel 14×14 conv.
         /// </summary>
         public void Fill(float* image, float* padded)
         {
             new Span<float>(padded, Length).Clear();
             int w = _g.InWidth, left = _g.PadLeft;
             int firstColumn = Math.Max(0, -left), count = Math.Min(w - firstColumn, RowLength - Math.Max(0, left));
-            if (count <= 0) return;
+            int firstRow = Math.Max(0, _g.PadTop), endRow = Math.Min(Rows, _g.PadTop + _g.InHeight);
+            if (count <= 0 || endRow <= firstRow) return;
             for (int c = 0; c < _g.InChannels; c++)
-                for (int r = 0; r < Rows; r++)
-                {
-                    int ih = r - _g.PadTop;
-                    if ((uint)ih >= (uint)_g.InHeight) continue;
-                    float* source = image + ((long)c * _g.InHeight + ih) * w + firstColumn;
-                    float* target = padded + (long)c * Plane + (long)r * RowLength + Math.Max(0, left);
-                    for (int q = 0; q < count; q++) target[q] = source[q];
-                }
+                RowCopy.Copy(image + ((long)c * _g.InHeight + firstRow - _g.PadTop) * w + firstColumn, w,
+                    padded + (long)c * Plane + (long)firstRow * RowLength + Math.Max(0, left), RowLength, endRow - firstRow, count);
         }
     }
 
@@ -218,28 +219,39 @@ internal static unsafe class ChannelVectorConv
         private readonly float _low = low, _high = high;
 
         /// <summary>Output pixels [<paramref name="first"/>, <paramref name="end"/>) of this block, numbered image after image of the group, row-major within each, a tile at a time.</summary>
-        public void Run(int vectors, int first, int end)
+        public void Run(int vectors, int pixels, int first, int end, int* originOffsets)
         {
-            int pixels = PixelsPerTile(vectors), taps = _g.WindowLength, block = TapsPerBlock(vectors);
+            int taps = _g.WindowLength, block = TapsPerBlock(vectors);
+            // Every tile's window origins, walked once rather than found once per block of taps (two divisions a pixel
+            // were a tenth of a 64-channel 14×14 conv). A tile's pixels may span rows and images (a 2×2 map is one tile
+            // of 4); past the group's end they repeat its last pixel.
+            int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0;
+            for (int q = first, i = 0; q < end; q += pixels)
+                for (int r = 0; r < pixels; r++, i++)
+                {
+                    if (q + r < _groupPixels)
+                    {
+                        origin = image * _layout.Length + row * _g.StrideHeight * _layout.RowLength + column * _g.StrideWidth;
+                        if (++column == _g.OutWidth) (column, row) = (0, row + 1);
+                        if (row == _g.OutHeight) (row, image) = (0, image + 1);
+                    }
+                    originOffsets[i] = origin;
+                }
             float** origins = stackalloc float*[8];
             for (int t0 = 0; t0 < taps; t0 += block)
             {
                 int t1 = Math.Min(taps, t0 + block);
                 float* sums = _sums;
-                for (int p = first; p < end; p += pixels, sums += SumsLength)
+                int* offsets = originOffsets;
+                for (int p = first; p < end; p += pixels, sums += SumsLength, offsets += pixels)
                 {
-                    // A tile's pixels may span rows and images (a 2×2 map is one tile of 4); past the group's end they repeat its last pixel.
-                    for (int r = 0; r < pixels; r++)
-                    {
-                        int q = Math.Min(p + r, _groupPixels - 1);
-                        origins[r] = _padded + (long)(q / _g.OutPixels) * _layout.Length + _layout.Origin(q % _g.OutPixels);
-                    }
+                    for (int r = 0; r < pixels; r++) origins[r] = _padded + offsets[r];
                     // The first block starts from the bias (replicated per pixel), later ones from the sums so far.
                     float* init = t0 == 0 ? _biasTile : sums;
                     switch (vectors)
                     {
                         case 4: Tile64By4(origins, init, sums, t0, t1); break;
-                        case 2: Tile32By4(origins, init, sums, t0, t1); break;
+                        case 2: Tile32By8(origins, init, sums, t0, t1); break;
                         default: Tile16By8(origins, init, sums, t0, t1); break;
                     }
                     if (t1 == taps) Emit(vectors, pixels, sums, p);
@@ -308,41 +320,63 @@ internal static unsafe class ChannelVectorConv
             a33.Store(sums + 240);
         }
 
-        /// <summary>32 output channels × 4 pixels.</summary>
+        /// <summary>32 output channels × 8 pixels: 16 accumulators, 2 weight loads and 8 broadcasts per tap.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile32By4(float** origins, float* init, float* sums, int first, int end)
+        private void Tile32By8(float** origins, float* init, float* sums, int first, int end)
         {
-            float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3];
+            float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3], o4 = origins[4], o5 = origins[5], o6 = origins[6], o7 = origins[7];
             float* w = _weights + (long)first * 32;
             int* offsets = _offsets;
             Vector512<float> a00 = Vector512.Load(init + 0), a01 = Vector512.Load(init + 16), a02 = Vector512.Load(init + 32), a03 = Vector512.Load(init + 48);
-            Vector512<float> a10 = Vector512.Load(init + 64), a11 = Vector512.Load(init + 80), a12 = Vector512.Load(init + 96), a13 = Vector512.Load(init + 112);
+            Vector512<float> a04 = Vector512.Load(init + 64), a05 = Vector512.Load(init + 80), a06 = Vector512.Load(init + 96), a07 = Vector512.Load(init + 112);
+            Vector512<float> a10 = Vector512.Load(init + 128), a11 = Vector512.Load(init + 144), a12 = Vector512.Load(init + 160), a13 = Vector512.Load(init + 176);
+            Vector512<float> a14 = Vector512.Load(init + 192), a15 = Vector512.Load(init + 208), a16 = Vector512.Load(init + 224), a17 = Vector512.Load(init + 240);
             for (int t = first; t < end; t++, w += 32)
             {
                 nint at = offsets[t];
-                var x0 = Vector512.Create(o0[at]);
-                var x1 = Vector512.Create(o1[at]);
-                var x2 = Vector512.Create(o2[at]);
-                var x3 = Vector512.Create(o3[at]);
                 var w0 = Vector512.Load(w);
-                a00 = Avx512F.FusedMultiplyAdd(w0, x0, a00);
-                a01 = Avx512F.FusedMultiplyAdd(w0, x1, a01);
-                a02 = Avx512F.FusedMultiplyAdd(w0, x2, a02);
-                a03 = Avx512F.FusedMultiplyAdd(w0, x3, a03);
                 var w1 = Vector512.Load(w + 16);
-                a10 = Avx512F.FusedMultiplyAdd(w1, x0, a10);
-                a11 = Avx512F.FusedMultiplyAdd(w1, x1, a11);
-                a12 = Avx512F.FusedMultiplyAdd(w1, x2, a12);
-                a13 = Avx512F.FusedMultiplyAdd(w1, x3, a13);
+                var x = Vector512.Create(o0[at]);
+                a00 = Avx512F.FusedMultiplyAdd(w0, x, a00);
+                a10 = Avx512F.FusedMultiplyAdd(w1, x, a10);
+                x = Vector512.Create(o1[at]);
+                a01 = Avx512F.FusedMultiplyAdd(w0, x, a01);
+                a11 = Avx512F.FusedMultiplyAdd(w1, x, a11);
+                x = Vector512.Create(o2[at]);
+                a02 = Avx512F.FusedMultiplyAdd(w0, x, a02);
+                a12 = Avx512F.FusedMultiplyAdd(w1, x, a12);
+                x = Vector512.Create(o3[at]);
+                a03 = Avx512F.FusedMultiplyAdd(w0, x, a03);
+                a13 = Avx512F.FusedMultiplyAdd(w1, x, a13);
+                x = Vector512.Create(o4[at]);
+                a04 = Avx512F.FusedMultiplyAdd(w0, x, a04);
+                a14 = Avx512F.FusedMultiplyAdd(w1, x, a14);
+                x = Vector512.Create(o5[at]);
+                a05 = Avx512F.FusedMultiplyAdd(w0, x, a05);
+                a15 = Avx512F.FusedMultiplyAdd(w1, x, a15);
+                x = Vector512.Create(o6[at]);
+                a06 = Avx512F.FusedMultiplyAdd(w0, x, a06);
+                a16 = Avx512F.FusedMultiplyAdd(w1, x, a16);
+                x = Vector512.Create(o7[at]);
+                a07 = Avx512F.FusedMultiplyAdd(w0, x, a07);
+                a17 = Avx512F.FusedMultiplyAdd(w1, x, a17);
             }
             a00.Store(sums + 0);
             a01.Store(sums + 16);
             a02.Store(sums + 32);
             a03.Store(sums + 48);
-            a10.Store(sums + 64);
-            a11.Store(sums + 80);
-            a12.Store(sums + 96);
-            a13.Store(sums + 112);
+            a04.Store(sums + 64);
+            a05.Store(sums + 80);
+            a06.Store(sums + 96);
+            a07.Store(sums + 112);
+            a10.Store(sums + 128);
+            a11.Store(sums + 144);
+            a12.Store(sums + 160);
+            a13.Store(sums + 176);
+            a14.Store(sums + 192);
+            a15.Store(sums + 208);
+            a16.Store(sums + 224);
+            a17.Store(sums + 240);
         }
 
         /// <summary>16 output channels × 8 pixels: 8 accumulators, enough to cover the multiply-add latency.</summary>
