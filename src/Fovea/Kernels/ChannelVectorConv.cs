@@ -41,7 +41,7 @@ internal static unsafe class ChannelVectorConv
     /// <summary>Pixels per register tile: 4 with 64 channels, 8 with 32 or 16 (16 accumulators; 32 × 4 had 8, too few to hide the multiply-add latency).</summary>
     private static int PixelsPerTile(int vectors) => vectors == 4 ? 4 : 8;
 
-    /// <summary>Floats of one tile's sums: 64 channels × 4 pixels or 16 × 8.</summary>
+    /// <summary>Floats of one tile's sums: 64 channels × 4 pixels, 32 × 8 or 16 × 8.</summary>
     private const int SumsLength = 256;
 
     /// <summary>
@@ -115,10 +115,10 @@ internal static unsafe class ChannelVectorConv
                     int groupPixels = count * g.OutPixels;
                     int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
                     float* biasTile = pp + (long)images * layout.Length, sums = biasTile + SumsLength;
-                    ReplicateBias(bias, g.OutChannels, block, packed.Vectors, pixels, biasTile);
+                    ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
                     var run = new Tiles(g, layout, offs, sums, biasTile, pp, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
                         ys + (long)first * g.OutChannels * g.OutPixels, block * 16 * packed.Vectors, groupPixels, low, high);
-                    run.Run(packed.Vectors, pixels, firstPixel, endPixel, origin);
+                    run.Run(packed.Vectors, firstPixel, endPixel, origin);
                 }
             }
             TensorPool.Return(scratch);
@@ -135,9 +135,9 @@ internal static unsafe class ChannelVectorConv
     private static int ImagesPerGroup(ConvGeometry g) => Math.Clamp(TargetPixels / g.OutPixels, 1, g.Batch);
 
     /// <summary>The block's bias (zeros past O, or without one) as a tile's starting sums: the block's channels for each of the tile's pixels.</summary>
-    private static void ReplicateBias(float[]? bias, int outChannels, int block, int vectors, int pixels, float* tile)
+    private static void ReplicateBias(float[]? bias, int outChannels, int block, int vectors, float* tile)
     {
-        int width = 16 * vectors;
+        int pixels = PixelsPerTile(vectors), width = 16 * vectors;
         for (int v = 0; v < vectors; v++)
             for (int l = 0; l < 16; l++)
             {
@@ -219,9 +219,9 @@ internal static unsafe class ChannelVectorConv
         private readonly float _low = low, _high = high;
 
         /// <summary>Output pixels [<paramref name="first"/>, <paramref name="end"/>) of this block, numbered image after image of the group, row-major within each, a tile at a time.</summary>
-        public void Run(int vectors, int pixels, int first, int end, int* originOffsets)
+        public void Run(int vectors, int first, int end, int* originOffsets)
         {
-            int taps = _g.WindowLength, block = TapsPerBlock(vectors);
+            int pixels = PixelsPerTile(vectors), taps = _g.WindowLength, block = TapsPerBlock(vectors);
             // Every tile's window origins, walked once rather than found once per block of taps (two divisions a pixel
             // were a tenth of a 64-channel 14×14 conv). A tile's pixels may span rows and images (a 2×2 map is one tile
             // of 4); past the group's end they repeat its last pixel.
