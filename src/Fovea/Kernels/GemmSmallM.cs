@@ -15,15 +15,15 @@ internal static unsafe class GemmSmallM<TVec, TOps> where TVec : struct where TO
     private static int Block => 4 * TOps.Width;
 
     /// <summary>
-    /// C[i, j0..j1] += alpha · Σ_p A[i, p]·B[j, p] with B transposed ([N, K] rows): dot products of
-    /// contiguous rows, four rows of B at a time so each A vector load feeds four FMA chains.
-    /// </summary>
-    /// <summary>
     /// Rows of B longer than this stream without the software prefetch: with rows of 3136 (a CNN's first Linear) it
     /// cost 1.3× on two threads (3136→128 at batch 1: 21.5 against 16.6 µs), the hardware prefetcher keeping up alone.
     /// </summary>
     private const int MaxPrefetchDepth = 1024;
 
+    /// <summary>
+    /// C[i, j0..j1] += alpha · Σ_p A[i, p]·B[j, p] with B transposed ([N, K] rows): dot products of
+    /// contiguous rows, four rows of B at a time so each A vector load feeds four FMA chains.
+    /// </summary>
     public static void DotRows(int m, int j0, int j1, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
         int w = TOps.Width, kv = k / w * w;
