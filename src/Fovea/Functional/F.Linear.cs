@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using Fovea.Kernels;
 
 namespace Fovea;
@@ -18,7 +19,13 @@ public static partial class F
         var y = Tensor.Empty(n, outF);
         if (bias is not null)
         {
-            for (int i = 0; i < n; i++) bias.Span.CopyTo(y.Span.Slice(i * outF, outF));
+            for (int i = 0; i < n; i++) bias.Values.CopyTo(y.Span.Slice(i * outF, outF));
+        }
+        if (!Autograd.NeedsGrad(x, weight, bias) && PanelGemv.Supports(n, outF))
+        {
+            if (bias is null) y.Span.Clear();
+            LinearByPanels(x, weight, y);
+            return y;
         }
         Gemm.Sgemm(false, true, n, outF, inF, 1f, x.Span, inF, weight.Span, inF, bias is null ? 0f : 1f, y.Span, outF);
         // Inference skips the record: its closure and input list cost a tenth of a batch-1 layer's time.
@@ -38,6 +45,33 @@ public static partial class F
                 for (int i = 0; i < n; i++) TensorPrimitives.Add(gb, dy.Span.Slice(i * outF, outF), gb);
             }
         });
+    }
+
+    private static readonly PerWeight<(int Outputs, int Depth), PanelGemv> LinearPanels = new();
+
+    /// <summary>
+    /// Batch-1 inference: y [1, out] (holding the bias) += x·Wᵀ, from W's panels kept per weight tensor (packed on a miss,
+    /// see <see cref="PanelGemv"/>), panels split among threads; outputs past the last whole panel by dot products of W's rows.
+    /// </summary>
+    private static unsafe void LinearByPanels(Tensor x, Tensor weight, Tensor y)
+    {
+        int outputs = weight.Shape[0], depth = weight.Shape[1];
+        var plan = LinearPanels.GetOrBuild(weight, (outputs, depth), (outputs, depth), static (s, values) => new PanelGemv(values, s.outputs, s.depth));
+        int units = plan.Panels + (outputs > plan.Panels * PanelGemv.PanelWidth ? 1 : 0);
+        fixed (float* xs = x.Values, w = weight.Values, ys = y.Span)
+        {
+            nint xp = (nint)xs, wp = (nint)w, yp = (nint)ys;
+            // Unit u < Panels is panel u; the last unit, if any, the outputs past the panels.
+            void Run(int first, int end)
+            {
+                plan.Run((float*)xp, (float*)yp, first, Math.Min(end, plan.Panels));
+                if (end > plan.Panels)
+                    GemmSmallM<Vector512<float>, V512>.DotRows(1, plan.Panels * PanelGemv.PanelWidth, outputs, depth, 1f,
+                        (float*)xp, depth, (float*)wp, depth, (float*)yp, outputs);
+            }
+            if ((long)outputs * depth < Gemm.SmallRowsForkFlops) Run(0, units);
+            else Parallelism.For(units, Run);
+        }
     }
 
     /// <summary>Matrix product of [M, K] and [K, N]; a leading batch dimension on both ([B, M, K]·[B, K, N]) is supported.</summary>

@@ -122,7 +122,7 @@ public static unsafe class Gemm
     /// The same for products of a few rows (batch-1 Linear layers): they stream B once and are bound by the
     /// cache's bandwidth, which two cores double, and a hand-off to a spinning worker costs well under a microsecond.
     /// </summary>
-    private const long SmallRowsForkFlops = 1 << 16;
+    internal const long SmallRowsForkFlops = 1 << 16;
 
     /// <summary>Up to this many rows of C, B is read in place (<see cref="GemmSmallM{TVec, TOps}"/>) rather than packed.</summary>
     internal const int SmallRows = 4;
