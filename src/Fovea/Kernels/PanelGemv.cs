@@ -29,8 +29,8 @@ internal sealed unsafe class PanelGemv
     {
         Depth = depth;
         Panels = outputs / PanelWidth;
-        _storage = GC.AllocateUninitializedArray<float>(Panels * PanelWidth * depth + 16, pinned: true);
-        fixed (float* storage = _storage) _start = (int)(-(nint)storage & 63) / sizeof(float);
+        _storage = GC.AllocateUninitializedArray<float>(Panels * PanelWidth * depth + CacheLines.Slack, pinned: true);
+        _start = CacheLines.Skew(_storage);
         // Written in order, read down 64 rows of W (whose lines stay in L1 from one depth to the next).
         var packed = _storage.AsSpan(_start);
         for (int panel = 0; panel < Panels; panel++)

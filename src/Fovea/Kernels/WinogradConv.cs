@@ -96,7 +96,7 @@ internal sealed unsafe class WinogradConv : IDisposable
     private static long SetSpread(long floats) => (floats + 1023) / 1024 * 1024 + 16;
 
     /// <summary>Floats of scratch <see cref="Run"/> needs.</summary>
-    public int ScratchLength => PaddedLength + TransformedLength + ProductLength;
+    public int ScratchLength => PaddedLength + TransformedLength + ProductLength + 2 * CacheLines.Slack;
 
     /// <summary>
     /// One image [C, H, W] → the wide output [O, outH · <paramref name="wideWidth"/>] (rows <paramref name="wideStride"/>
@@ -108,7 +108,8 @@ internal sealed unsafe class WinogradConv : IDisposable
             throw new ArgumentException("WinogradConv.Run: buffers too short.");
         fixed (float* src = source, work = scratch, output = wide)
         {
-            float* padded = work, v = padded + PaddedLength, m = v + TransformedLength;
+            // The transformed tiles and the products, streamed from L2 a vector at a time, start on cache lines.
+            float* padded = work, v = CacheLines.AlignUp(padded + PaddedLength), m = CacheLines.AlignUp(v + TransformedLength);
             Pad(src, padded);
             for (int th = 0; th < _tilesH; th += _blockRows)
             {
