@@ -164,9 +164,19 @@ public static partial class F
 
         void RunImages(int start, int end, bool splitTiles)
         {
+            var biasSpan = bs.AsSpan(0, bs is null ? 0 : g.OutChannels);
+            if (!splitTiles)
+            {
+                // A thread's images in one call: Winograd's blocks of tile rows then run on from one image into the next.
+                float[] batchScratch = TensorPool.Rent(plan.ScratchLengthFor(end - start));
+                plan.RunImages(xs.AsSpan(start * inLength, (end - start) * inLength), ys.AsSpan(start * outLength, (end - start) * outLength), end - start,
+                    biasSpan, batchScratch, epilogue);
+                TensorPool.Return(batchScratch);
+                return;
+            }
             float[] scratch = TensorPool.Rent(plan.ScratchLength);
             for (int n = start; n < end; n++)
-                plan.Run(xs.AsSpan(n * inLength, inLength), ys.AsSpan(n * outLength, outLength), bs.AsSpan(0, bs is null ? 0 : g.OutChannels),
+                plan.Run(xs.AsSpan(n * inLength, inLength), ys.AsSpan(n * outLength, outLength), biasSpan,
                     accumulate: false, scratch.AsSpan(0, plan.ScratchLength), splitTiles, epilogue);
             TensorPool.Return(scratch);
         }
@@ -200,6 +210,15 @@ public static partial class F
                     for (int o = 0; o < g.OutChannels; o++) dbChunk[o] += TensorPrimitives.Sum(dy.AsSpan(n * outLength + o * p, p));
             }
             if (plan is null) return;
+            if (fresh)
+            {
+                // Written, not added to: the chunk's images in one call (Winograd's blocks then run on across images).
+                float[] batchScratch = TensorPool.Rent(plan.ScratchLengthFor(end - start));
+                plan.RunImages(dy.AsSpan(start * outLength, (end - start) * outLength), dx!.AsSpan(start * inLength, (end - start) * inLength), end - start,
+                    default, batchScratch);
+                TensorPool.Return(batchScratch);
+                return;
+            }
             float[] scratch = TensorPool.Rent(plan.ScratchLength);
             for (int n = start; n < end; n++)
                 plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: !fresh, scratch.AsSpan(0, plan.ScratchLength));

@@ -142,6 +142,34 @@ internal sealed unsafe class ImplicitConv : IDisposable
         Finish(wide, target, 0, Rows, bias, accumulate, epilogue);
     }
 
+    /// <summary>Floats of scratch <see cref="RunImages"/> needs for <paramref name="images"/> images.</summary>
+    public int ScratchLengthFor(int images) => _winograd is null ? ScratchLength : _winograd.ScratchLengthFor(images, PaddedRows * Wide.WideStride);
+
+    /// <summary>
+    /// <paramref name="images"/> images, one after the other in <paramref name="source"/> and <paramref name="target"/>:
+    /// <see cref="Run"/> on each (no accumulation, on this thread), except that a Winograd plan runs its blocks of tile
+    /// rows on across images (<see cref="WinogradConv.RunImages"/>), and so fills its products' column tiles: the same bits.
+    /// </summary>
+    public void RunImages(ReadOnlySpan<float> source, Span<float> target, int images, ReadOnlySpan<float> bias, Span<float> scratch, ConvEpilogue epilogue = default)
+    {
+        int inLength = Wide.Channels * Wide.Height * Wide.Width, outLength = Rows * epilogue.OutputPlane(Wide.OutHeight, Wide.OutWidth);
+        if (source.Length < images * inLength || target.Length < images * outLength || scratch.Length < ScratchLengthFor(images))
+            throw new ArgumentException("ImplicitConv.RunImages: buffers too short.");
+        if (_winograd is null)
+        {
+            for (int n = 0; n < images; n++)
+                Run(source.Slice(n * inLength, inLength), target.Slice(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles: false, epilogue);
+            return;
+        }
+        fixed (float* pTarget = target, pBias = bias)
+        {
+            nint t = (nint)pTarget, b = (nint)pBias;
+            int biasLength = bias.Length;
+            _winograd.RunImages(source, images, PaddedRows * Wide.WideStride, Wide.WideStride, Wide.PaddedWidth, scratch, (n, wide) =>
+                Finish(wide, new Span<float>((float*)t + (long)n * outLength, outLength), 0, Rows, new ReadOnlySpan<float>((float*)b, biasLength), accumulate: false, epilogue));
+        }
+    }
+
     private void Finish(Span<float> wide, Span<float> target, int firstRow, int endRow, ReadOnlySpan<float> bias, bool accumulate, ConvEpilogue epilogue)
     {
         if (epilogue.IsNone) Wide.Narrow(wide, target, firstRow, endRow, bias, accumulate);

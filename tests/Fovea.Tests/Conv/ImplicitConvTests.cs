@@ -91,6 +91,35 @@ public class ImplicitConvTests
         }
     }
 
+    [Theory]
+    [InlineData(5, 16, 24, 14, 14)]  // 7 tiles a row: blocks of 9 rows run on from one image into the next
+    [InlineData(9, 16, 17, 8, 8)]    // 4 tiles a row, 4 rows an image: a block spans four images or more
+    [InlineData(3, 17, 19, 13, 11)]  // odd sizes: half tiles at each image's edge
+    [InlineData(1, 16, 16, 14, 14)]
+    public void RunningImagesTogetherGivesTheBitsOfOneAtATime(int batch, int channels, int outChannels, int height, int width)
+    {
+        var g = Of(batch, channels, outChannels, height, width, (3, 3), 1, (1, 1));
+        var (x, w, _) = Inputs(g);
+        var bias = TestArrays.Uniform(g.OutChannels, 4);
+        var norm = new BatchNormAffine(TestArrays.Uniform(g.OutChannels, 5), TestArrays.Uniform(g.OutChannels, 6), TestArrays.Uniform(g.OutChannels, 7));
+        int inLength = g.InChannels * g.InPixels;
+        foreach (bool winograd in new[] { false, WinogradConv.Supports(g, Gemm.DefaultKernel) }.Distinct())
+        {
+            using var plan = ImplicitConv.ForOutput(g, w, Gemm.DefaultKernel, winograd);
+            foreach (var epilogue in new[] { default, new ConvEpilogue(true, true, norm) })
+            {
+                int outLength = g.OutChannels * epilogue.OutputPlane(g.OutHeight, g.OutWidth);
+                var one = new float[batch * outLength];
+                var scratch = new float[plan.ScratchLength];
+                for (int n = 0; n < batch; n++)
+                    plan.Run(x.AsSpan(n * inLength, inLength), one.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles: false, epilogue);
+                var together = TestArrays.Filled(batch * outLength, float.NaN);
+                plan.RunImages(x, together, batch, bias, TestArrays.Filled(plan.ScratchLengthFor(batch), float.NaN), epilogue);
+                Assert.Equal(one, together);
+            }
+        }
+    }
+
     [Fact]
     public void WinogradRunsWhereItPaysAndAgreesWithTheDirectConv()
     {
