@@ -177,6 +177,8 @@ internal sealed unsafe class WinogradConv : IDisposable
         float* Padded(int image) => work + (long)(image % slots) * slotLength;
         float* Wide(int image) => output is not null ? output : CacheLines.AlignUp(Padded(image) + PaddedLength);
         int totalRows = images * _tilesH, padded = 0, finished = 0;
+        nint* rowStarts = stackalloc nint[_blockRows];
+        int* realRows = stackalloc int[_blockRows];
         for (int first = 0; first < totalRows; first += _blockRows)
         {
             int rows = Math.Min(_blockRows, totalRows - first);
@@ -191,8 +193,14 @@ internal sealed unsafe class WinogradConv : IDisposable
                 Parallelism.For(Positions, (from, end) => Multiply((float*)vp, (float*)mp, from, end, columns));
             }
             else Multiply(v, m, 0, Positions, columns);
+            // Each block row's first output row in its image's wide output, and how many of its two output rows are real.
             for (int r = 0; r < rows; r++)
-                TransformOutput(m, Wide((first + r) / _tilesH), wideStride, wideWidth, (first + r) % _tilesH, r * _tilesW);
+            {
+                int th = (first + r) % _tilesH;
+                rowStarts[r] = (nint)(Wide((first + r) / _tilesH) + 2L * th * wideWidth);
+                realRows[r] = Math.Min(2, _outHeight - 2 * th);
+            }
+            TransformOutput(m, rowStarts, realRows, tiles, wideStride, wideWidth);
             for (; finished < images && (finished + 1) * _tilesH <= first + rows; finished++)
                 done?.Invoke(finished, new Span<float>(Wide(finished), wideLength));
         }
@@ -319,9 +327,15 @@ internal sealed unsafe class WinogradConv : IDisposable
         }
     }
 
-    /// <summary>Each tile's (tile row <paramref name="th"/>, from V's <paramref name="column"/>) 2×2 output block Aᵀ M A, Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]], interleaved into two wide output rows.</summary>
+    /// <summary>
+    /// Each of the block's <paramref name="tiles"/> tiles' 2×2 output block Aᵀ M A (Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]),
+    /// 16 consecutive tiles of the block per vector, whatever tile rows and images they belong to: a vector of one row's
+    /// tiles ran 7 of its 16 lanes on a 14×14 map, and this transform took a quarter of a 32→64 conv. The two output
+    /// rows, interleaved, are stored a run of the same tile row at a time, at <paramref name="rowStarts"/>[block row]
+    /// + 2·(tile column); <paramref name="realRows"/>[block row] of them are real (an odd height's last tile row has one).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformOutput(float* m, float* wide, int wideStride, int wideWidth, int th, int column)
+    private void TransformOutput(float* m, nint* rowStarts, int* realRows, int tiles, int wideStride, int wideWidth)
     {
         var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -330,11 +344,12 @@ internal sealed unsafe class WinogradConv : IDisposable
         var s = stackalloc Vector512<float>[8];
         for (int o = 0; o < _rows; o++)
         {
-            for (int tw = 0; tw < _tilesW; tw += 16)
+            long channel = (long)o * wideStride;
+            for (int t0 = 0; t0 < tiles; t0 += 16)
             {
-                int count = Math.Min(16, _tilesW - tw);
+                int count = Math.Min(16, tiles - t0);
                 var load = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
-                float* source = m + (long)o * _tileStride + column + tw;
+                float* source = m + (long)o * _tileStride + t0;
                 for (int j = 0; j < 4; j++)
                 {
                     var m0 = Avx512F.MaskLoad(source + j * positionStride, load, Vector512<float>.Zero);
@@ -344,14 +359,28 @@ internal sealed unsafe class WinogradConv : IDisposable
                     s[j] = m0 + m1 + m2;
                     s[4 + j] = m1 - m2 - m3;
                 }
-                var lowMask = Vector512.LessThan(lanes, Vector512.Create(2 * count)).AsSingle();
-                var highMask = Vector512.LessThan(lanes, Vector512.Create(2 * count - 16)).AsSingle();
-                for (int r = 0; r < 2 && 2 * th + r < _outHeight; r++)
+                for (int r = 0; r < 2; r++)
                 {
                     Vector512<float> left = s[4 * r] + s[4 * r + 1] + s[4 * r + 2], right = s[4 * r + 1] - s[4 * r + 2] - s[4 * r + 3];
-                    float* target = wide + (long)o * wideStride + (2 * th + r) * wideWidth + 2 * tw;
-                    Avx512F.MaskStore(target, lowMask, Avx512F.PermuteVar16x32x2(left, low, right));
-                    Avx512F.MaskStore(target + 16, highMask, Avx512F.PermuteVar16x32x2(left, high, right));
+                    Vector512<float> first8 = Avx512F.PermuteVar16x32x2(left, low, right), last8 = Avx512F.PermuteVar16x32x2(left, high, right);
+                    // Runs of lanes in the same tile row: lanes [start, end) are tiles t0 + start… of block row `row`.
+                    for (int start = 0; start < count;)
+                    {
+                        int row = (t0 + start) / _tilesW, column = (t0 + start) % _tilesW, end = Math.Min(count, start + _tilesW - column);
+                        if (r < realRows[row])
+                        {
+                            // Float f of the interleaved pair belongs to lane f / 2: the run's floats [2·start, 2·end) go to
+                            // its row from column 2·column on, so the vector is stored from 2·(column − start) floats on.
+                            float* target = (float*)rowStarts[row] + channel + (long)r * wideWidth + 2 * (column - start);
+                            var from = Vector512.Create(2 * start);
+                            var to = Vector512.Create(2 * end);
+                            var firstMask = Vector512.GreaterThanOrEqual(lanes, from) & Vector512.LessThan(lanes, to);
+                            var lastMask = Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), from) & Vector512.LessThan(lanes + Vector512.Create(16), to);
+                            Avx512F.MaskStore(target, firstMask.AsSingle(), first8);
+                            Avx512F.MaskStore(target + 16, lastMask.AsSingle(), last8);
+                        }
+                        start = end;
+                    }
                 }
             }
         }
