@@ -177,7 +177,7 @@ internal sealed unsafe class WinogradConv : IDisposable
         float* Padded(int image) => work + (long)(image % slots) * slotLength;
         float* Wide(int image) => output is not null ? output : CacheLines.AlignUp(Padded(image) + PaddedLength);
         int totalRows = images * _tilesH, padded = 0, finished = 0;
-        nint* rowStarts = stackalloc nint[_blockRows];
+        nint* rowStarts = stackalloc nint[_blockRows], rowTops = stackalloc nint[_blockRows];
         int* realRows = stackalloc int[_blockRows];
         for (int first = 0; first < totalRows; first += _blockRows)
         {
@@ -185,8 +185,10 @@ internal sealed unsafe class WinogradConv : IDisposable
             for (; padded * _tilesH < first + rows; padded++) Pad(src + (long)padded * imageLength, Padded(padded));
             int tiles = rows * _tilesW, columns = (tiles + TileCols - 1) / TileCols * TileCols;
             ClearPastTiles(v, tiles, columns);
+            // Each block row's patches start 2·th rows down its image's padded planes.
             for (int r = 0; r < rows; r++)
-                TransformInput(Padded((first + r) / _tilesH), v, (first + r) % _tilesH, r * _tilesW);
+                rowTops[r] = (nint)(Padded((first + r) / _tilesH) + 2L * ((first + r) % _tilesH) * _planeWidth);
+            TransformInput(rowTops, tiles, v);
             if (split && Parallelism.ChunkCount(Positions) > 1)
             {
                 nint vp = (nint)v, mp = (nint)m;
@@ -252,29 +254,45 @@ internal sealed unsafe class WinogradConv : IDisposable
     }
 
     /// <summary>
-    /// V[pos][c][column + tile] = (Bᵀ d B)[i][j] for the 4×4 patch d of each tile in tile row <paramref name="th"/> of the
-    /// padded image, 16 tiles of the row per vector, all in registers (Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]).
+    /// V[pos][c][tile] = (Bᵀ d B)[i][j] for the 4×4 patch d of each of the block's <paramref name="tiles"/> tiles, 16
+    /// consecutive tiles of the block per vector whatever tile rows and images they belong to (as in <see
+    /// cref="TransformOutput"/>), all in registers (Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]).
+    /// A patch row of 16 tiles is two vectors of the input row de-interleaved; each run of one tile row fills its lanes
+    /// of them by masked loads from its own row (<paramref name="rowTops"/>[block row] + 2·column), which fault on no
+    /// float outside their lanes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void TransformInput(float* padded, float* v, int th, int column)
+    private void TransformInput(nint* rowTops, int tiles, float* v)
     {
         long ps = _inputPositionStride;
         var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var even = lanes * 2;
         var odd = even + Vector512<int>.One;
         int w = _planeWidth;
-        for (int c = 0; c < _channels; c++)
+        var runs = stackalloc TileRun[16];
+        for (int t0 = 0; t0 < tiles; t0 += 16)
         {
-            float* plane = padded + (long)c * _planeLength;
-            for (int tw = 0; tw < _tilesW; tw += 16)
+            int count = Math.Min(16, tiles - t0), runCount = 0;
+            for (int start = 0; start < count; runCount++)
             {
-                float* top = plane + 2 * th * w + 2 * tw;
-                RowTransform(top, even, odd, out var a0, out var a1, out var a2, out var a3);
-                RowTransform(top + w, even, odd, out var b0, out var b1, out var b2, out var b3);
-                RowTransform(top + 2 * w, even, odd, out var c0, out var c1, out var c2, out var c3);
-                RowTransform(top + 3 * w, even, odd, out var d0, out var d1, out var d2, out var d3);
-                var store = Vector512.LessThan(lanes, Vector512.Create(_tilesW - tw)).AsSingle();
-                float* p = v + (long)c * _tileStride + column + tw;
+                int row = (t0 + start) / _tilesW, column = (t0 + start) % _tilesW, end = Math.Min(count, start + _tilesW - column);
+                // Lane l of the run reads floats 2l… of a row that starts 2·(column − start) floats into the tile row.
+                var from = Vector512.Create(2 * start);
+                var to = Vector512.Create(2 * end);
+                runs[runCount] = new TileRun((float*)rowTops[row] + 2 * (column - start),
+                    (Vector512.GreaterThanOrEqual(lanes, from) & Vector512.LessThan(lanes, to)).AsSingle(),
+                    (Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), from) & Vector512.LessThan(lanes + Vector512.Create(16), to)).AsSingle());
+                start = end;
+            }
+            var store = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
+            for (int c = 0; c < _channels; c++)
+            {
+                long plane = (long)c * _planeLength;
+                RowTransform(runs, runCount, plane, even, odd, out var a0, out var a1, out var a2, out var a3);
+                RowTransform(runs, runCount, plane + w, even, odd, out var b0, out var b1, out var b2, out var b3);
+                RowTransform(runs, runCount, plane + 2 * w, even, odd, out var c0, out var c1, out var c2, out var c3);
+                RowTransform(runs, runCount, plane + 3 * w, even, odd, out var d0, out var d1, out var d2, out var d3);
+                float* p = v + (long)c * _tileStride + t0;
                 Avx512F.MaskStore(p, store, a0 - c0); p += ps;
                 Avx512F.MaskStore(p, store, a1 - c1); p += ps;
                 Avx512F.MaskStore(p, store, a2 - c2); p += ps;
@@ -295,12 +313,27 @@ internal sealed unsafe class WinogradConv : IDisposable
         }
     }
 
-    /// <summary>One patch row d of 16 tiles (columns 2·tile + 0…3, de-interleaved from the input row) times B.</summary>
+    /// <summary>One run of a tile row within a vector of 16 tiles: where its lanes read, and which floats of the two loaded vectors are its.</summary>
+    private readonly struct TileRun(float* top, Vector512<float> first, Vector512<float> last)
+    {
+        public readonly float* Top = top;
+        public readonly Vector512<float> First = first, Last = last;
+    }
+
+    /// <summary>One patch row d of 16 tiles (columns 2·tile + 0…3, gathered run by run and de-interleaved) times B.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowTransform(float* row, Vector512<int> even, Vector512<int> odd,
+    private static void RowTransform(TileRun* runs, int runCount, long offset, Vector512<int> even, Vector512<int> odd,
         out Vector512<float> t0, out Vector512<float> t1, out Vector512<float> t2, out Vector512<float> t3)
     {
-        Vector512<float> a = Vector512.Load(row), b = Vector512.Load(row + 16), a2 = Vector512.Load(row + 2), b2 = Vector512.Load(row + 18);
+        Vector512<float> a = default, b = default, a2 = default, b2 = default;
+        for (int k = 0; k < runCount; k++)
+        {
+            float* row = runs[k].Top + offset;
+            a = Avx512F.MaskLoad(row, runs[k].First, a);
+            b = Avx512F.MaskLoad(row + 16, runs[k].Last, b);
+            a2 = Avx512F.MaskLoad(row + 2, runs[k].First, a2);
+            b2 = Avx512F.MaskLoad(row + 18, runs[k].Last, b2);
+        }
         Vector512<float> d0 = Avx512F.PermuteVar16x32x2(a, even, b), d1 = Avx512F.PermuteVar16x32x2(a, odd, b);
         Vector512<float> d2 = Avx512F.PermuteVar16x32x2(a2, even, b2), d3 = Avx512F.PermuteVar16x32x2(a2, odd, b2);
         t0 = d0 - d2;
