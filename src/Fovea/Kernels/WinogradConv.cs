@@ -313,11 +313,14 @@ internal sealed unsafe class WinogradConv : IDisposable
         }
     }
 
-    /// <summary>One run of a tile row within a vector of 16 tiles: where its lanes read, and which floats of the two loaded vectors are its.</summary>
-    private readonly struct TileRun(float* top, Vector512<float> first, Vector512<float> last)
+    /// <summary>One run of a tile row within a vector of 16 tiles: where its lanes read (or are written), and which floats of the two vectors are its.</summary>
+    private readonly struct TileRun(float* top, Vector512<float> first, Vector512<float> last, int outputRow = 0)
     {
         public readonly float* Top = top;
         public readonly Vector512<float> First = first, Last = last;
+
+        /// <summary>For the output transform, which of the tile's two output rows <see cref="Top"/> is.</summary>
+        public readonly int OutputRow = outputRow;
     }
 
     /// <summary>One patch row d of 16 tiles (columns 2·tile + 0…3, gathered run by run and de-interleaved) times B.</summary>
@@ -373,47 +376,77 @@ internal sealed unsafe class WinogradConv : IDisposable
         var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
         var high = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        long positionStride = _productPositionStride;
-        var s = stackalloc Vector512<float>[8];
-        for (int o = 0; o < _rows; o++)
+        long ps = _productPositionStride;
+        // Per run of one tile row, per output row: where its vectors go, and which of their floats are its.
+        var runs = stackalloc TileRun[32];
+        for (int t0 = 0; t0 < tiles; t0 += 16)
         {
-            long channel = (long)o * wideStride;
-            for (int t0 = 0; t0 < tiles; t0 += 16)
+            int count = Math.Min(16, tiles - t0), runCount = 0;
+            for (int start = 0; start < count;)
             {
-                int count = Math.Min(16, tiles - t0);
-                var load = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
+                int row = (t0 + start) / _tilesW, column = (t0 + start) % _tilesW, end = Math.Min(count, start + _tilesW - column);
+                // Float f of the interleaved pair belongs to lane f / 2: the run's floats [2·start, 2·end) go to its row
+                // from column 2·column on, so the vectors are stored from 2·(column − start) floats on.
+                var from = Vector512.Create(2 * start);
+                var to = Vector512.Create(2 * end);
+                var first = (Vector512.GreaterThanOrEqual(lanes, from) & Vector512.LessThan(lanes, to)).AsSingle();
+                var last = (Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), from) & Vector512.LessThan(lanes + Vector512.Create(16), to)).AsSingle();
+                float* target = (float*)rowStarts[row] + 2 * (column - start);
+                for (int r = 0; r < realRows[row]; r++) runs[runCount++] = new TileRun(target + (long)r * wideWidth, first, last, r);
+                start = end;
+            }
+            var load = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
+            for (int o = 0; o < _rows; o++)
+            {
                 float* source = m + (long)o * _tileStride + t0;
-                for (int j = 0; j < 4; j++)
+                // Row sums of Aᵀ M: s_j over M's rows 0–2, u_j = rows 1 − 2 − 3, for each column j of the 4×4 block.
+                Vector512<float> s0, s1, s2, s3, u0, u1, u2, u3;
                 {
-                    var m0 = Avx512F.MaskLoad(source + j * positionStride, load, Vector512<float>.Zero);
-                    var m1 = Avx512F.MaskLoad(source + (4 + j) * positionStride, load, Vector512<float>.Zero);
-                    var m2 = Avx512F.MaskLoad(source + (8 + j) * positionStride, load, Vector512<float>.Zero);
-                    var m3 = Avx512F.MaskLoad(source + (12 + j) * positionStride, load, Vector512<float>.Zero);
-                    s[j] = m0 + m1 + m2;
-                    s[4 + j] = m1 - m2 - m3;
+                    var m0 = Avx512F.MaskLoad(source, load, Vector512<float>.Zero);
+                    var m1 = Avx512F.MaskLoad(source + 4 * ps, load, Vector512<float>.Zero);
+                    var m2 = Avx512F.MaskLoad(source + 8 * ps, load, Vector512<float>.Zero);
+                    var m3 = Avx512F.MaskLoad(source + 12 * ps, load, Vector512<float>.Zero);
+                    s0 = m0 + m1 + m2;
+                    u0 = m1 - m2 - m3;
                 }
-                for (int r = 0; r < 2; r++)
                 {
-                    Vector512<float> left = s[4 * r] + s[4 * r + 1] + s[4 * r + 2], right = s[4 * r + 1] - s[4 * r + 2] - s[4 * r + 3];
-                    Vector512<float> first8 = Avx512F.PermuteVar16x32x2(left, low, right), last8 = Avx512F.PermuteVar16x32x2(left, high, right);
-                    // Runs of lanes in the same tile row: lanes [start, end) are tiles t0 + start… of block row `row`.
-                    for (int start = 0; start < count;)
-                    {
-                        int row = (t0 + start) / _tilesW, column = (t0 + start) % _tilesW, end = Math.Min(count, start + _tilesW - column);
-                        if (r < realRows[row])
-                        {
-                            // Float f of the interleaved pair belongs to lane f / 2: the run's floats [2·start, 2·end) go to
-                            // its row from column 2·column on, so the vector is stored from 2·(column − start) floats on.
-                            float* target = (float*)rowStarts[row] + channel + (long)r * wideWidth + 2 * (column - start);
-                            var from = Vector512.Create(2 * start);
-                            var to = Vector512.Create(2 * end);
-                            var firstMask = Vector512.GreaterThanOrEqual(lanes, from) & Vector512.LessThan(lanes, to);
-                            var lastMask = Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), from) & Vector512.LessThan(lanes + Vector512.Create(16), to);
-                            Avx512F.MaskStore(target, firstMask.AsSingle(), first8);
-                            Avx512F.MaskStore(target + 16, lastMask.AsSingle(), last8);
-                        }
-                        start = end;
-                    }
+                    var m0 = Avx512F.MaskLoad(source + ps, load, Vector512<float>.Zero);
+                    var m1 = Avx512F.MaskLoad(source + 5 * ps, load, Vector512<float>.Zero);
+                    var m2 = Avx512F.MaskLoad(source + 9 * ps, load, Vector512<float>.Zero);
+                    var m3 = Avx512F.MaskLoad(source + 13 * ps, load, Vector512<float>.Zero);
+                    s1 = m0 + m1 + m2;
+                    u1 = m1 - m2 - m3;
+                }
+                {
+                    var m0 = Avx512F.MaskLoad(source + 2 * ps, load, Vector512<float>.Zero);
+                    var m1 = Avx512F.MaskLoad(source + 6 * ps, load, Vector512<float>.Zero);
+                    var m2 = Avx512F.MaskLoad(source + 10 * ps, load, Vector512<float>.Zero);
+                    var m3 = Avx512F.MaskLoad(source + 14 * ps, load, Vector512<float>.Zero);
+                    s2 = m0 + m1 + m2;
+                    u2 = m1 - m2 - m3;
+                }
+                {
+                    var m0 = Avx512F.MaskLoad(source + 3 * ps, load, Vector512<float>.Zero);
+                    var m1 = Avx512F.MaskLoad(source + 7 * ps, load, Vector512<float>.Zero);
+                    var m2 = Avx512F.MaskLoad(source + 11 * ps, load, Vector512<float>.Zero);
+                    var m3 = Avx512F.MaskLoad(source + 15 * ps, load, Vector512<float>.Zero);
+                    s3 = m0 + m1 + m2;
+                    u3 = m1 - m2 - m3;
+                }
+                // Output row 0 from s, row 1 from u: left column = sums 0–2, right = 1 − 2 − 3, interleaved.
+                Vector512<float> left0 = s0 + s1 + s2, right0 = s1 - s2 - s3, left1 = u0 + u1 + u2, right1 = u1 - u2 - u3;
+                var first0 = Avx512F.PermuteVar16x32x2(left0, low, right0);
+                var last0 = Avx512F.PermuteVar16x32x2(left0, high, right0);
+                var first1 = Avx512F.PermuteVar16x32x2(left1, low, right1);
+                var last1 = Avx512F.PermuteVar16x32x2(left1, high, right1);
+                long channel = (long)o * wideStride;
+                for (int k = 0; k < runCount; k++)
+                {
+                    ref readonly var run = ref runs[k];
+                    float* target = run.Top + channel;
+                    bool second = run.OutputRow == 1;
+                    Avx512F.MaskStore(target, run.First, second ? first1 : first0);
+                    Avx512F.MaskStore(target + 16, run.Last, second ? last1 : last0);
                 }
             }
         }
