@@ -400,39 +400,10 @@ internal sealed unsafe class WinogradConv : IDisposable
             {
                 float* source = m + (long)o * _tileStride + t0;
                 // Row sums of Aᵀ M: s_j over M's rows 0–2, u_j = rows 1 − 2 − 3, for each column j of the 4×4 block.
-                Vector512<float> s0, s1, s2, s3, u0, u1, u2, u3;
-                {
-                    var m0 = Avx512F.MaskLoad(source, load, Vector512<float>.Zero);
-                    var m1 = Avx512F.MaskLoad(source + 4 * ps, load, Vector512<float>.Zero);
-                    var m2 = Avx512F.MaskLoad(source + 8 * ps, load, Vector512<float>.Zero);
-                    var m3 = Avx512F.MaskLoad(source + 12 * ps, load, Vector512<float>.Zero);
-                    s0 = m0 + m1 + m2;
-                    u0 = m1 - m2 - m3;
-                }
-                {
-                    var m0 = Avx512F.MaskLoad(source + ps, load, Vector512<float>.Zero);
-                    var m1 = Avx512F.MaskLoad(source + 5 * ps, load, Vector512<float>.Zero);
-                    var m2 = Avx512F.MaskLoad(source + 9 * ps, load, Vector512<float>.Zero);
-                    var m3 = Avx512F.MaskLoad(source + 13 * ps, load, Vector512<float>.Zero);
-                    s1 = m0 + m1 + m2;
-                    u1 = m1 - m2 - m3;
-                }
-                {
-                    var m0 = Avx512F.MaskLoad(source + 2 * ps, load, Vector512<float>.Zero);
-                    var m1 = Avx512F.MaskLoad(source + 6 * ps, load, Vector512<float>.Zero);
-                    var m2 = Avx512F.MaskLoad(source + 10 * ps, load, Vector512<float>.Zero);
-                    var m3 = Avx512F.MaskLoad(source + 14 * ps, load, Vector512<float>.Zero);
-                    s2 = m0 + m1 + m2;
-                    u2 = m1 - m2 - m3;
-                }
-                {
-                    var m0 = Avx512F.MaskLoad(source + 3 * ps, load, Vector512<float>.Zero);
-                    var m1 = Avx512F.MaskLoad(source + 7 * ps, load, Vector512<float>.Zero);
-                    var m2 = Avx512F.MaskLoad(source + 11 * ps, load, Vector512<float>.Zero);
-                    var m3 = Avx512F.MaskLoad(source + 15 * ps, load, Vector512<float>.Zero);
-                    s3 = m0 + m1 + m2;
-                    u3 = m1 - m2 - m3;
-                }
+                ColumnSums(source, ps, load, out var s0, out var u0);
+                ColumnSums(source + ps, ps, load, out var s1, out var u1);
+                ColumnSums(source + 2 * ps, ps, load, out var s2, out var u2);
+                ColumnSums(source + 3 * ps, ps, load, out var s3, out var u3);
                 // Output row 0 from s, row 1 from u: left column = sums 0–2, right = 1 − 2 − 3, interleaved.
                 Vector512<float> left0 = s0 + s1 + s2, right0 = s1 - s2 - s3, left1 = u0 + u1 + u2, right1 = u1 - u2 - u3;
                 var first0 = Avx512F.PermuteVar16x32x2(left0, low, right0);
@@ -450,6 +421,18 @@ internal sealed unsafe class WinogradConv : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>Column j of the 4×4 block M (positions j, 4 + j, 8 + j, 12 + j) times Aᵀ: rows 0 + 1 + 2 and 1 − 2 − 3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ColumnSums(float* column, long positionStride, Vector512<float> load, out Vector512<float> sum, out Vector512<float> difference)
+    {
+        var m0 = Avx512F.MaskLoad(column, load, Vector512<float>.Zero);
+        var m1 = Avx512F.MaskLoad(column + 4 * positionStride, load, Vector512<float>.Zero);
+        var m2 = Avx512F.MaskLoad(column + 8 * positionStride, load, Vector512<float>.Zero);
+        var m3 = Avx512F.MaskLoad(column + 12 * positionStride, load, Vector512<float>.Zero);
+        sum = m0 + m1 + m2;
+        difference = m1 - m2 - m3;
     }
 
     public void Dispose() => TensorPool.Return(_packedWeights);
