@@ -71,10 +71,12 @@ public class ImplicitConvTests
         }
     }
 
-    [Fact]
-    public void SplittingByRowPanelsGivesTheBitsOfOneThread()
+    [Theory]
+    [InlineData(70)]  // 9 row panels: each thread multiplies and narrows its own panels
+    [InlineData(13)]  // 2 row panels: threads share the column tiles, then narrow a share of the channels each
+    public void SplittingAnImageGivesTheBitsOfOneThread(int outChannels)
     {
-        var g = Of(1, 7, 70, 9, 10, (3, 3), 1, (1, 1));
+        var g = Of(1, 7, outChannels, 9, 10, (3, 3), 1, (1, 1));
         var (x, w, _) = Inputs(g);
         var bias = TestArrays.Uniform(g.OutChannels, 4);
         var norm = new BatchNormAffine(TestArrays.Uniform(g.OutChannels, 5), TestArrays.Uniform(g.OutChannels, 6), TestArrays.Uniform(g.OutChannels, 7));
