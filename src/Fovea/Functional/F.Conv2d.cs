@@ -221,7 +221,7 @@ public static partial class F
             }
             float[] scratch = TensorPool.Rent(plan.ScratchLength);
             for (int n = start; n < end; n++)
-                plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: !fresh, scratch.AsSpan(0, plan.ScratchLength));
+                plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: true, scratch.AsSpan(0, plan.ScratchLength));
             TensorPool.Return(scratch);
         });
         dw?.Reduce();

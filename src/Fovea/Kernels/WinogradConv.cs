@@ -273,17 +273,7 @@ internal sealed unsafe class WinogradConv : IDisposable
         for (int t0 = 0; t0 < tiles; t0 += 16)
         {
             int count = Math.Min(16, tiles - t0), runCount = 0;
-            for (int start = 0; start < count; runCount++)
-            {
-                int row = (t0 + start) / _tilesW, column = (t0 + start) % _tilesW, end = Math.Min(count, start + _tilesW - column);
-                // Lane l of the run reads floats 2l… of a row that starts 2·(column − start) floats into the tile row.
-                var from = Vector512.Create(2 * start);
-                var to = Vector512.Create(2 * end);
-                runs[runCount] = new TileRun((float*)rowTops[row] + 2 * (column - start),
-                    (Vector512.GreaterThanOrEqual(lanes, from) & Vector512.LessThan(lanes, to)).AsSingle(),
-                    (Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), from) & Vector512.LessThan(lanes + Vector512.Create(16), to)).AsSingle());
-                start = end;
-            }
+            for (int start = 0; start < count; runCount++) runs[runCount] = RunFrom(t0, start, count, rowTops, out _, out start);
             var store = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
             for (int c = 0; c < _channels; c++)
             {
@@ -313,6 +303,27 @@ internal sealed unsafe class WinogradConv : IDisposable
         }
     }
 
+    /// <summary>
+    /// The run of one tile row that starts at lane <paramref name="start"/> of the vector of the block's tiles from
+    /// <paramref name="t0"/> (<paramref name="count"/> lanes), up to lane <paramref name="end"/>, in block row
+    /// <paramref name="row"/>. Lane l's floats 2l, 2l + 1… of the two vectors (32 floats, a pair a tile) lie in that row
+    /// from 2·column on, so the run starts 2·(column − start) floats past <paramref name="rowBases"/>[row], and its
+    /// floats are [2·start, 2·end) of the two.
+    /// </summary>
+    private TileRun RunFrom(int t0, int start, int count, nint* rowBases, out int row, out int end)
+    {
+        row = (t0 + start) / _tilesW;
+        int column = (t0 + start) % _tilesW;
+        end = Math.Min(count, start + _tilesW - column);
+        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var upper = lanes + Vector512.Create(16);
+        var from = Vector512.Create(2 * start);
+        var to = Vector512.Create(2 * end);
+        return new TileRun((float*)rowBases[row] + 2 * (column - start),
+            (Vector512.GreaterThanOrEqual(lanes, from) & Vector512.LessThan(lanes, to)).AsSingle(),
+            (Vector512.GreaterThanOrEqual(upper, from) & Vector512.LessThan(upper, to)).AsSingle());
+    }
+
     /// <summary>One run of a tile row within a vector of 16 tiles: where its lanes read (or are written), and which floats of the two vectors are its.</summary>
     private readonly struct TileRun(float* top, Vector512<float> first, Vector512<float> last, int outputRow = 0)
     {
@@ -321,6 +332,9 @@ internal sealed unsafe class WinogradConv : IDisposable
 
         /// <summary>For the output transform, which of the tile's two output rows <see cref="Top"/> is.</summary>
         public readonly int OutputRow = outputRow;
+
+        /// <summary>The run in output row <paramref name="row"/> of the tile row, <paramref name="rowLength"/> floats further on.</summary>
+        public TileRun ForOutputRow(int row, int rowLength) => new(Top + (long)row * rowLength, First, Last, row);
     }
 
     /// <summary>One patch row d of 16 tiles (columns 2·tile + 0…3, gathered run by run and de-interleaved) times B.</summary>
@@ -384,16 +398,8 @@ internal sealed unsafe class WinogradConv : IDisposable
             int count = Math.Min(16, tiles - t0), runCount = 0;
             for (int start = 0; start < count;)
             {
-                int row = (t0 + start) / _tilesW, column = (t0 + start) % _tilesW, end = Math.Min(count, start + _tilesW - column);
-                // Float f of the interleaved pair belongs to lane f / 2: the run's floats [2·start, 2·end) go to its row
-                // from column 2·column on, so the vectors are stored from 2·(column − start) floats on.
-                var from = Vector512.Create(2 * start);
-                var to = Vector512.Create(2 * end);
-                var first = (Vector512.GreaterThanOrEqual(lanes, from) & Vector512.LessThan(lanes, to)).AsSingle();
-                var last = (Vector512.GreaterThanOrEqual(lanes + Vector512.Create(16), from) & Vector512.LessThan(lanes + Vector512.Create(16), to)).AsSingle();
-                float* target = (float*)rowStarts[row] + 2 * (column - start);
-                for (int r = 0; r < realRows[row]; r++) runs[runCount++] = new TileRun(target + (long)r * wideWidth, first, last, r);
-                start = end;
+                var run = RunFrom(t0, start, count, rowStarts, out int row, out start);
+                for (int r = 0; r < realRows[row]; r++) runs[runCount++] = run.ForOutputRow(r, wideWidth);
             }
             var load = Vector512.LessThan(lanes, Vector512.Create(count)).AsSingle();
             for (int o = 0; o < _rows; o++)
