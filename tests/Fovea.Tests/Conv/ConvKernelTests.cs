@@ -30,6 +30,9 @@ public class ConvKernelTests
         ["channels17_stem_batch1_bands"] = ConvGeometry.Of("test", new TensorShape(1, 3, 64, 63), 3, 17, (7, 7), (2, 2), 3, (1, 1)),
         ["channels200_2x2_images_grouped"] = ConvGeometry.Of("test", new TensorShape(37, 6, 2, 2), 6, 200, (3, 3), (1, 1), 1, (1, 1)),
         ["channels32_5x5_tiles_across_images"] = ConvGeometry.Of("test", new TensorShape(7, 4, 5, 5), 4, 32, (3, 3), (1, 1), 1, (1, 1)),
+        // Batch 1 on tiny maps (SqueezeNet's late stages): a partial channel block, and taps in several L1 blocks.
+        ["channels130_map2x2_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 9, 2, 2), 9, 130, (3, 3), (1, 1), 1, (1, 1)),
+        ["channels128_map5x5_batch1_tap_blocks"] = ConvGeometry.Of("test", new TensorShape(1, 32, 5, 5), 32, 128, (3, 3), (1, 1), 1, (1, 1)),
     };
 
     [Theory]
