@@ -174,10 +174,11 @@ public static partial class F
                 TensorPool.Return(batchScratch);
                 return;
             }
-            float[] scratch = TensorPool.Rent(plan.ScratchLength);
+            int scratchLength = plan.ScratchLength(splitTiles);
+            float[] scratch = TensorPool.Rent(scratchLength);
             for (int n = start; n < end; n++)
                 plan.Run(xs.AsSpan(n * inLength, inLength), ys.AsSpan(n * outLength, outLength), biasSpan,
-                    accumulate: false, scratch.AsSpan(0, plan.ScratchLength), splitTiles, epilogue);
+                    accumulate: false, scratch.AsSpan(0, scratchLength), splitTiles, epilogue);
             TensorPool.Return(scratch);
         }
     }
@@ -219,9 +220,10 @@ public static partial class F
                 TensorPool.Return(batchScratch);
                 return;
             }
-            float[] scratch = TensorPool.Rent(plan.ScratchLength);
+            int scratchLength = plan.ScratchLength(splitTiles: false);
+            float[] scratch = TensorPool.Rent(scratchLength);
             for (int n = start; n < end; n++)
-                plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: true, scratch.AsSpan(0, plan.ScratchLength));
+                plan.Run(dy.AsSpan(n * outLength, outLength), dx!.AsSpan(n * inLength, inLength), default, accumulate: true, scratch.AsSpan(0, scratchLength));
             TensorPool.Return(scratch);
         });
         dw?.Reduce();

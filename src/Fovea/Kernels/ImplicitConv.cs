@@ -104,8 +104,8 @@ internal sealed unsafe class ImplicitConv : IDisposable
 
     private int PaddedRows => (Rows + _tileRows - 1) / _tileRows * _tileRows;
 
-    /// <summary>Floats of scratch one <see cref="Run"/> needs: the padded source and the wide result.</summary>
-    public int ScratchLength => Wide.PaddedLength + PaddedRows * Wide.WideStride + (_winograd?.ScratchLength ?? 0);
+    /// <summary>Floats of scratch one <see cref="Run"/> needs: the padded source and the wide result (and Winograd's, per thread with a split).</summary>
+    public int ScratchLength(bool splitTiles) => Wide.PaddedLength + PaddedRows * Wide.WideStride + (_winograd?.ScratchLength(splitTiles) ?? 0);
 
     /// <summary>
     /// One image: <paramref name="source"/> [Channels, H, W] → <paramref name="target"/> [Rows, outH, outW],
@@ -124,7 +124,13 @@ internal sealed unsafe class ImplicitConv : IDisposable
         if (_winograd is not null)
         {
             _winograd.Run(source, wide, Wide.WideStride, Wide.PaddedWidth, scratch[(Wide.PaddedLength + wide.Length)..], splitTiles);
-            Finish(wide, target, 0, Rows, bias, accumulate, epilogue);
+            if (!splitTiles || Parallelism.Threads == 1)
+            {
+                Finish(wide, target, 0, Rows, bias, accumulate, epilogue);
+                return;
+            }
+            fixed (float* pWide = wide, pTarget = target, pBias = bias)
+                FinishInParallel(pWide, wide.Length, pTarget, target.Length, pBias, bias.Length, accumulate, epilogue);
             return;
         }
         Wide.Pad(source, padded);
@@ -160,7 +166,7 @@ internal sealed unsafe class ImplicitConv : IDisposable
     }
 
     /// <summary>Floats of scratch <see cref="RunImages"/> needs for <paramref name="images"/> images.</summary>
-    public int ScratchLengthFor(int images) => _winograd is null ? ScratchLength : _winograd.ScratchLengthFor(images, PaddedRows * Wide.WideStride);
+    public int ScratchLengthFor(int images) => _winograd is null ? ScratchLength(splitTiles: false) : _winograd.ScratchLengthFor(images, PaddedRows * Wide.WideStride);
 
     /// <summary>
     /// <paramref name="images"/> images, one after the other in <paramref name="source"/> and <paramref name="target"/>:

@@ -53,7 +53,11 @@ internal sealed unsafe class WinogradConv : IDisposable
         kernel == GemmKernel.Vector512 && Avx512F.IsSupported && ImplicitConv.Supports(g)
         && g.KernelHeight == 3 && g.KernelWidth == 3 && g.DilationHeight == 1 && g.DilationWidth == 1;
 
-    /// <summary>Whether it is faster here than the direct implicit GEMM: enough channels and output pixels.</summary>
+    /// <summary>
+    /// Whether it is faster here than the direct implicit GEMM: enough channels and output pixels. Below 4096 pixels
+    /// (batch 1 on 28×28 and smaller maps) it loses even with the transformed weights kept: cnn-bn at batch 1 took
+    /// 260–280 µs with Winograd on its 14×14 (or all) convs against 230 µs without, though its 14×14 convs alone ran faster.
+    /// </summary>
     public static bool Pays(ConvGeometry g) =>
         g.InChannels >= MinChannels && g.OutChannels >= MinChannels && (long)g.Batch * g.OutPixels >= MinPixels;
 
@@ -125,8 +129,12 @@ internal sealed unsafe class WinogradConv : IDisposable
     /// <summary>Images a block of tile rows can touch: a block starting on an image's last row runs into the next ones.</summary>
     private int SlotsFor(int images) => Math.Min(images, (_blockRows - 1) / _tilesH + 2);
 
-    /// <summary>Floats of scratch <see cref="Run"/> needs.</summary>
-    public int ScratchLength => ScratchLengthFor(1, 0);
+    /// <summary>Floats of scratch <see cref="Run"/> needs: with a split, V and M for each thread's share of the tile rows.</summary>
+    public int ScratchLength(bool split) =>
+        ScratchLengthFor(1, 0) + (SplitParts(split) - 1) * (TransformedLength + ProductLength + 2 * CacheLines.Slack);
+
+    /// <summary>Shares of one image's tile rows: one per thread with a split, at most one per tile row.</summary>
+    private int SplitParts(bool split) => split ? Parallelism.ChunkCount(_tilesH) : 1;
 
     /// <summary>
     /// Floats of scratch <see cref="RunImages"/> needs for <paramref name="images"/> images with wide outputs of
@@ -137,14 +145,37 @@ internal sealed unsafe class WinogradConv : IDisposable
 
     /// <summary>
     /// One image [C, H, W] → the wide output [O, outH · <paramref name="wideWidth"/>] (rows <paramref name="wideStride"/>
-    /// apart, columns past the output width are scratch). With <paramref name="split"/> the 16 products are shared among threads.
+    /// apart, columns past the output width are scratch). With <paramref name="split"/> (batch-1 latency) each thread takes
+    /// a share of the tile rows through all three steps (transform in, the 16 products, transform out), with V and M of its
+    /// own: the image is padded once, every output row is written by one thread, and each sum is the same as one thread's.
+    /// Sharing out only the products left the transforms serial: a 64→64 conv on 64×64 took 1294 µs on two threads, no
+    /// less than on one (1298); by tile rows, 731–746 µs.
     /// </summary>
     public void Run(ReadOnlySpan<float> source, Span<float> wide, int wideStride, int wideWidth, Span<float> scratch, bool split)
     {
-        if (source.Length < _channels * _height * _width || scratch.Length < ScratchLength || wide.Length < _rows * wideStride)
+        if (source.Length < _channels * _height * _width || scratch.Length < ScratchLength(split) || wide.Length < _rows * wideStride)
             throw new ArgumentException("WinogradConv.Run: buffers too short.");
+        int parts = SplitParts(split);
         fixed (float* src = source, work = scratch, output = wide)
-            RunBlocks(src, 1, output, 0, wideStride, wideWidth, work, split, null);
+        {
+            if (parts == 1)
+            {
+                RunBlocks(src, 1, output, 0, wideStride, wideWidth, work, null);
+                return;
+            }
+            Pad(src, work);
+            // V and M of each share after the padded image (slot 0), as for one thread.
+            nint s = (nint)src, w = (nint)work, o = (nint)output, transformed = (nint)(work + PaddedLength + CacheLines.Slack);
+            long partLength = TransformedLength + ProductLength + 2 * CacheLines.Slack;
+            Parallelism.For(parts, (first, end) =>
+            {
+                for (int part = first; part < end; part++)
+                {
+                    var (fromRow, toRow) = Parallelism.Chunk(_tilesH, parts, part);
+                    RunBlocks((float*)s, 1, (float*)o, 0, wideStride, wideWidth, (float*)w, null, fromRow, toRow, padded: 1, (float*)transformed + part * partLength);
+                }
+            });
+        }
     }
 
     /// <summary>A complete wide output of image <paramref name="image"/>, handed over before its buffer is reused.</summary>
@@ -161,7 +192,7 @@ internal sealed unsafe class WinogradConv : IDisposable
         if (source.Length < images * _channels * _height * _width || scratch.Length < ScratchLengthFor(images, wideLength) || wideLength < _rows * wideStride)
             throw new ArgumentException("WinogradConv.RunImages: buffers too short.");
         fixed (float* src = source, work = scratch)
-            RunBlocks(src, images, null, wideLength, wideStride, wideWidth, work, split: false, done);
+            RunBlocks(src, images, null, wideLength, wideStride, wideWidth, work, done);
     }
 
     /// <summary>
@@ -169,19 +200,28 @@ internal sealed unsafe class WinogradConv : IDisposable
     /// first row enters a block, and its wide output (<paramref name="output"/> for a single image, else the slot's) is
     /// handed over once the block holding its last row is done: by then no block touches more than the slots.
     /// </summary>
-    private void RunBlocks(float* src, int images, float* output, int wideLength, int wideStride, int wideWidth, float* work, bool split, ImageDone? done)
+    private void RunBlocks(float* src, int images, float* output, int wideLength, int wideStride, int wideWidth, float* work, ImageDone? done) =>
+        RunBlocks(src, images, output, wideLength, wideStride, wideWidth, work, done, 0, images * _tilesH, padded: 0,
+            work + (long)SlotsFor(images) * (PaddedLength + wideLength + CacheLines.Slack));
+
+    /// <summary>
+    /// Tile rows [<paramref name="fromRow"/>, <paramref name="toRow"/>) of the images, with V and M in
+    /// <paramref name="transformed"/>; the first <paramref name="padded"/> images are padded already.
+    /// </summary>
+    private void RunBlocks(float* src, int images, float* output, int wideLength, int wideStride, int wideWidth, float* work, ImageDone? done,
+        int fromRow, int toRow, int padded, float* transformed)
     {
         int slots = SlotsFor(images), slotLength = PaddedLength + wideLength + CacheLines.Slack, imageLength = _channels * _height * _width;
         // The transformed tiles and the products, streamed from L2 a vector at a time, start on cache lines.
-        float* v = CacheLines.AlignUp(work + (long)slots * slotLength), m = CacheLines.AlignUp(v + TransformedLength);
+        float* v = CacheLines.AlignUp(transformed), m = CacheLines.AlignUp(v + TransformedLength);
         float* Padded(int image) => work + (long)(image % slots) * slotLength;
         float* Wide(int image) => output is not null ? output : CacheLines.AlignUp(Padded(image) + PaddedLength);
-        int totalRows = images * _tilesH, padded = 0, finished = 0;
+        int finished = 0;
         nint* rowStarts = stackalloc nint[_blockRows], rowTops = stackalloc nint[_blockRows];
         int* realRows = stackalloc int[_blockRows];
-        for (int first = 0; first < totalRows; first += _blockRows)
+        for (int first = fromRow; first < toRow; first += _blockRows)
         {
-            int rows = Math.Min(_blockRows, totalRows - first);
+            int rows = Math.Min(_blockRows, toRow - first);
             for (; padded * _tilesH < first + rows; padded++) Pad(src + (long)padded * imageLength, Padded(padded));
             int tiles = rows * _tilesW, columns = (tiles + TileCols - 1) / TileCols * TileCols;
             ClearPastTiles(v, tiles, columns);
@@ -189,12 +229,7 @@ internal sealed unsafe class WinogradConv : IDisposable
             for (int r = 0; r < rows; r++)
                 rowTops[r] = (nint)(Padded((first + r) / _tilesH) + 2L * ((first + r) % _tilesH) * _planeWidth);
             TransformInput(rowTops, tiles, v);
-            if (split && Parallelism.ChunkCount(Positions) > 1)
-            {
-                nint vp = (nint)v, mp = (nint)m;
-                Parallelism.For(Positions, (from, end) => Multiply((float*)vp, (float*)mp, from, end, columns));
-            }
-            else Multiply(v, m, 0, Positions, columns);
+            Multiply(v, m, columns);
             // Each block row's first output row in its image's wide output, and how many of its two output rows are real.
             for (int r = 0; r < rows; r++)
             {
@@ -359,14 +394,14 @@ internal sealed unsafe class WinogradConv : IDisposable
         t3 = d1 - d3;
     }
 
-    /// <summary>M[pos] = U[pos] · V[pos] for positions [first, end), the block's first <paramref name="columns"/> tiles: the micro-kernel with V's rows read in place.</summary>
+    /// <summary>M[pos] = U[pos] · V[pos] for every position, the block's first <paramref name="columns"/> tiles: the micro-kernel with V's rows read in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Multiply(float* v, float* m, int first, int end, int columns)
+    private void Multiply(float* v, float* m, int columns)
     {
         int mr = _tileRows, panels = _paddedRows / mr, depth = _channels;
         fixed (float* packed = _packedWeights)
         {
-            for (int pos = first; pos < end; pos++)
+            for (int pos = 0; pos < Positions; pos++)
             {
                 float* a = packed + (long)pos * _paddedRows * depth, b = v + pos * _inputPositionStride, c = m + pos * _productPositionStride;
                 for (int j = 0; j < columns; j += TileCols)

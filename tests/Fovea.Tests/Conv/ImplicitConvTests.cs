@@ -64,7 +64,7 @@ public class ImplicitConvTests
         foreach (bool splitTiles in new[] { false, true })
         {
             var y = new float[g.Batch * outLength];
-            var scratch = TestArrays.Filled(plan.ScratchLength, float.NaN); // contents unspecified: nothing may leak through
+            var scratch = TestArrays.Filled(plan.ScratchLength(splitTiles), float.NaN); // contents unspecified: nothing may leak through
             for (int n = 0; n < g.Batch; n++)
                 plan.Run(x.AsSpan(n * inLength, inLength), y.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles);
             TensorAssert.Close(expected, y, 1e-5, 1e-5, $"{name} {kernel} split={splitTiles}");
@@ -72,23 +72,27 @@ public class ImplicitConvTests
     }
 
     [Theory]
-    [InlineData(70)]  // 9 row panels: each thread multiplies and narrows its own panels
-    [InlineData(13)]  // 2 row panels: threads share the column tiles, then narrow a share of the channels each
-    public void SplittingAnImageGivesTheBitsOfOneThread(int outChannels)
+    [InlineData(70, false)]  // 9 row panels: each thread multiplies and narrows its own panels
+    [InlineData(13, false)]  // 2 row panels: threads share the column tiles, then narrow a share of the channels each
+    [InlineData(70, true)]   // Winograd: each thread takes 2 or 3 of the 5 tile rows (the last with one real output row)
+    [InlineData(13, true)]
+    public void SplittingAnImageGivesTheBitsOfOneThread(int outChannels, bool winograd)
     {
         var g = Of(1, 7, outChannels, 9, 10, (3, 3), 1, (1, 1));
+        if (winograd && !WinogradConv.Supports(g, Gemm.DefaultKernel)) return; // no AVX-512 here: the direct cases cover the split
         var (x, w, _) = Inputs(g);
         var bias = TestArrays.Uniform(g.OutChannels, 4);
         var norm = new BatchNormAffine(TestArrays.Uniform(g.OutChannels, 5), TestArrays.Uniform(g.OutChannels, 6), TestArrays.Uniform(g.OutChannels, 7));
-        using var plan = ImplicitConv.ForOutput(g, w, Gemm.DefaultKernel, winograd: false);
-        var scratch = new float[plan.ScratchLength];
+        using var plan = ImplicitConv.ForOutput(g, w, Gemm.DefaultKernel, winograd);
+        using var threads = Parallelism.UseThreads(2);
+        var scratch = TestArrays.Filled(plan.ScratchLength(splitTiles: true), float.NaN);
         foreach (var epilogue in new[] { default, new ConvEpilogue(false, false, norm), new ConvEpilogue(true, true, norm) })
         {
             int outLength = g.OutChannels * epilogue.OutputPlane(g.OutHeight, g.OutWidth);
             var one = new float[outLength];
             var split = TestArrays.Filled(outLength, float.NaN);
             plan.Run(x, one, bias, accumulate: false, scratch, splitTiles: false, epilogue);
-            using (Parallelism.UseThreads(2)) plan.Run(x, split, bias, accumulate: false, scratch, splitTiles: true, epilogue);
+            plan.Run(x, split, bias, accumulate: false, scratch, splitTiles: true, epilogue);
             Assert.Equal(one, split);
         }
     }
@@ -112,7 +116,7 @@ public class ImplicitConvTests
             {
                 int outLength = g.OutChannels * epilogue.OutputPlane(g.OutHeight, g.OutWidth);
                 var one = new float[batch * outLength];
-                var scratch = new float[plan.ScratchLength];
+                var scratch = new float[plan.ScratchLength(splitTiles: false)];
                 for (int n = 0; n < batch; n++)
                     plan.Run(x.AsSpan(n * inLength, inLength), one.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch, splitTiles: false, epilogue);
                 var together = TestArrays.Filled(batch * outLength, float.NaN);
@@ -136,7 +140,7 @@ public class ImplicitConvTests
 
         using var direct = ImplicitConv.ForOutput(g, w, Gemm.DefaultKernel, winograd: false);
         var expected = new float[y.Length];
-        var scratch = new float[direct.ScratchLength];
+        var scratch = new float[direct.ScratchLength(splitTiles: false)];
         int inLength = g.InChannels * g.InPixels, outLength = g.OutChannels * g.OutPixels;
         for (int n = 0; n < g.Batch; n++)
             direct.Run(x.AsSpan(n * inLength, inLength), expected.AsSpan(n * outLength, outLength), bias, accumulate: false, scratch);
@@ -154,7 +158,7 @@ public class ImplicitConvTests
         var dx = TestArrays.Filled(x.Length, 0.5f);
         // The Winograd cases force it for the input gradient too (a stride-1 convolution of dy), where the hardware has it.
         using var plan = ImplicitConv.ForInputGradient(g, w, kernel, winograd: name.StartsWith("winograd", StringComparison.Ordinal));
-        var scratch = TestArrays.Filled(plan.ScratchLength, float.NaN);
+        var scratch = TestArrays.Filled(plan.ScratchLength(splitTiles: false), float.NaN);
         for (int n = 0; n < g.Batch; n++)
             plan.Run(dy.AsSpan(n * outLength, outLength), dx.AsSpan(n * inLength, inLength), default, accumulate: true, scratch);
 
