@@ -58,13 +58,14 @@ public static partial class F
         int outputs = weight.Shape[0], depth = weight.Shape[1];
         var plan = LinearPanels.GetOrBuild(weight, (outputs, depth), (outputs, depth), static (s, values) => new PanelGemv(values, s.outputs, s.depth));
         int units = plan.Panels + (outputs > plan.Panels * PanelGemv.PanelWidth ? 1 : 0);
+        bool backwards = plan.NextCallBackwards();
         fixed (float* xs = x.Values, w = weight.Values, ys = y.Span)
         {
             nint xp = (nint)xs, wp = (nint)w, yp = (nint)ys;
             // Unit u < Panels is panel u; the last unit, if any, the outputs past the panels.
             void Run(int first, int end)
             {
-                plan.Run((float*)xp, (float*)yp, first, Math.Min(end, plan.Panels));
+                plan.Run((float*)xp, (float*)yp, first, Math.Min(end, plan.Panels), backwards);
                 if (end > plan.Panels)
                     GemmSmallM<Vector512<float>, V512>.DotRows(1, plan.Panels * PanelGemv.PanelWidth, outputs, depth, 1f,
                         (float*)xp, depth, (float*)wp, depth, (float*)yp, outputs);
