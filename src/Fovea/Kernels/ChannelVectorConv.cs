@@ -21,15 +21,23 @@ internal static unsafe class ChannelVectorConv
 
     /// <summary>
     /// Whether the inference of <paramref name="g"/> runs here: AVX-512, one group, at least 16 output channels (a
-    /// vector), and either a small output map or a strided stem of at most 4 input channels (whose im2col products are
-    /// only 27–147 deep). Training keeps the GEMM kernels, whose backward passes share their layouts.
-    /// At any batch: the packed weights are kept per weight tensor and trusted without a look while its version stands
-    /// still, so a batch-1 call on a 2×2 map costs no check. (Before that, batch-1 maps under 128 pixels kept the GEMM
-    /// paths; taking them here, imported SqueezeNet-style at batch 1 went 391 → 303 µs, MobileNetV2-style 326 → 210 µs.)
+    /// vector), either a small output map or a strided stem of at most 4 input channels (whose im2col products are
+    /// only 27–147 deep), and a batch whose output pixels (uses of each weight) the GEMM paths would not fill their
+    /// tiles with (<see cref="GemmFillsItsTiles"/>). Training keeps the GEMM kernels, whose backward passes share their layouts.
     /// </summary>
     public static bool Supports(ConvGeometry g) =>
-        Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16
+        Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16 && !GemmFillsItsTiles((long)g.Batch * g.OutPixels)
         && (g.OutPixels <= MaxSmallMapPixels || g.InChannels <= 4 && (g.StrideHeight > 1 || g.StrideWidth > 1));
+
+    /// <summary>
+    /// Whether the batched im2col GEMM, whose columns are the batch's output pixels, beats this kernel: from 32 columns
+    /// (a whole column tile) up to 128. MobileNetV2-style's 1×1 maps at batch 32 ran 3× slower here (its batch 32:
+    /// 1.31–1.39 → 1.48–1.52 ms). Below 32 the GEMM's tiles run mostly empty: SqueezeNet-style at batch 1 (5×5 and 2×2
+    /// maps) 391 → 303 µs here, MobileNetV2-style 326 → 210, ResNet-18-style 131 → 103, VGG-style 85 → 64. From 128 this
+    /// kernel is faster again. (The packed weights are kept per weight tensor and trusted by version, so a call costs no
+    /// check of them.)
+    /// </summary>
+    private static bool GemmFillsItsTiles(long uses) => uses is >= 32 and < 128;
 
     /// <summary>Output-channel vectors per register tile: 4 (64 channels, with 4 pixels) for wide layers, 2 for 17–63 channels and 1 for 16 or fewer (with 8 pixels).</summary>
     private static int VectorsPerTile(int outChannels) => outChannels >= 64 && (outChannels % 64 == 0 || outChannels > 128) ? 4 : outChannels > 16 ? 2 : 1;

@@ -92,6 +92,18 @@ public class ConvKernelTests
     }
 
     [Theory]
+    [InlineData(1, 5, 5, true)]    // 25 output pixels a batch: the GEMM's 32-column tiles would run mostly empty
+    [InlineData(1, 2, 2, true)]
+    [InlineData(32, 1, 1, false)]  // 32 to 127: the batched GEMM fills its tiles and is faster
+    [InlineData(3, 4, 4, false)]
+    [InlineData(8, 4, 4, true)]    // 128 and more
+    public void ChannelVectorConvTakesTheBatchesTheGemmCannotFill(int batch, int height, int width, bool expected)
+    {
+        var g = ConvGeometry.Of("test", new TensorShape(batch, 16, height, width), 16, 64, (3, 3), (1, 1), 1, (1, 1));
+        Assert.Equal(expected && System.Runtime.Intrinsics.X86.Avx512F.IsSupported, ChannelVectorConv.Supports(g));
+    }
+
+    [Theory]
     [InlineData(28, 3, 1, 0, 1, 26)]
     [InlineData(28, 3, 1, 1, 1, 28)]
     [InlineData(28, 3, 2, 1, 1, 14)]
