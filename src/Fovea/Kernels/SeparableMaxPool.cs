@@ -82,14 +82,15 @@ internal static unsafe class SeparableMaxPool
         var minusInfinity = Vector512.Create(float.NegativeInfinity);
         fixed (float* px = x, py = y, rows = rowMaxima)
         {
+            bool threeByTwo = g.KernelW == 3 && g.StrideW == 2;
             for (int ih = 0; ih < g.InH; ih++)
             {
                 float* src = px + ih * inW, dst = rows + ih * stride;
                 for (int b = 0; b < blocks; b++)
                 {
-                    var best = minusInfinity;
                     // Output 16b + j reads column (16b + j)·StrideW − PadW + kw.
-                    for (int kw = 0; kw < g.KernelW; kw++)
+                    var best = threeByTwo ? RowMaxima3By2(src, 32 * b - g.PadW, inW, minusInfinity) : minusInfinity;
+                    for (int kw = 0; !threeByTwo && kw < g.KernelW; kw++)
                         best = Winner(best, StridedColumns.Load(src, 16 * b * g.StrideW - g.PadW + kw, inW, g.StrideW, minusInfinity));
                     best.Store(dst + 16 * b);
                 }
@@ -106,6 +107,25 @@ internal static unsafe class SeparableMaxPool
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A 3-wide, stride-2 window's row maxima for 16 outputs whose windows start at columns first, first + 2, …: the row's
+    /// 33 columns are read once, as even columns E, odd columns O and E moved on by one lane, and the taps taken in the
+    /// window's order (E, O, E + 1), as the general loop takes them (from −∞, which E always beats or equals). The general
+    /// loop reads two vectors and permutes them for each tap; SqueezeNet's 3×3 stride-2 pools spent about 800 cycles a
+    /// 23×23 plane.
+    /// </summary>
+    private static Vector512<float> RowMaxima3By2(float* row, int first, int width, Vector512<float> minusInfinity)
+    {
+        var low = StridedColumns.Contiguous(row, first, width, minusInfinity);
+        var high = StridedColumns.Contiguous(row, first + 16, width, minusInfinity);
+        var next = StridedColumns.Contiguous(row, first + 32, width, minusInfinity);
+        var even = Avx512F.PermuteVar16x32x2(low, Vector512<int>.Indices * 2, high);
+        var odd = Avx512F.PermuteVar16x32x2(low, Vector512<int>.Indices * 2 + Vector512<int>.One, high);
+        // Lanes 1…15 of E, then column first + 32.
+        var evenOn = Avx512F.AlignRight32(next.AsUInt32(), even.AsUInt32(), 1).AsSingle();
+        return Winner(Winner(even, odd), evenOn);
     }
 
     /// <summary>The tap where it is greater than the best so far, or NaN (the direct loop's rule), lane by lane.</summary>

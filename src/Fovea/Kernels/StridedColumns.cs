@@ -21,7 +21,7 @@ internal static unsafe class StridedColumns
 
     /// <summary>Columns first … first + 15, <paramref name="fill"/> outside [0, width).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Contiguous(float* row, int first, int width, Vector512<float> fill)
+    public static Vector512<float> Contiguous(float* row, int first, int width, Vector512<float> fill)
     {
         if (first >= 0 && first + 16 <= width) return Vector512.Load(row + first);
         // Constants built in place (Indices), not static fields: a static field read in a kernel compiled before its class

@@ -58,6 +58,7 @@ public class PoolKernelTwinTests
     [Theory]
     [MemberData(nameof(Geometries))]
     [InlineData(23, 23, 3, 2, 0, 1, 3, true)]
+    [InlineData(7, 70, 3, 2, 1, 1, 2, false)]  // 3 wide, stride 2: each row read once for three blocks of outputs
     [InlineData(16, 17, 3, 2, 1, 1, 2, false)]
     [InlineData(13, 11, 5, 3, 2, 1, 2, true)]  // column stride 3: the scalar passes
     [InlineData(9, 37, 3, 1, 1, 1, 2, false)]  // stride 1, rows over two vectors
