@@ -49,7 +49,8 @@ public static partial class F
     /// <summary>
     /// Inference: Conv2d and its <paramref name="epilogue"/> (batch norm, ReLU, clip, 2×2 max pool) in one pass over the
     /// output, bitwise equal to the separate ops. The implicit GEMM takes any epilogue; the direct kernels (depthwise,
-    /// small stems, small-plane depthwise) take a ReLU or a clip alone, the channel-vectorised and pointwise ones also a ReLU and 2×2 pool. Null where the fused pass does not apply — gradients would be
+    /// small stems, small-plane depthwise) take a ReLU or a clip alone, the channel-vectorised and pointwise ones also a
+    /// ReLU and 2×2 pool, and the channel-vectorised one a batch norm (with or without ReLU and pool). Null where the fused pass does not apply — gradients would be
     /// recorded, the kernel the geometry takes does not fuse this epilogue, the pool does not fit, or a weight or
     /// bias that the regular op will reject — and the caller runs the separate ops instead.
     /// </summary>
@@ -70,6 +71,15 @@ public static partial class F
             var clamped = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
             RunClamped(kernel, fg, x, w, bias, clamped, low, high);
             return clamped;
+        }
+        if (kernel is ConvForwardKernel.ChannelVector && epilogue is { Norm: not null, Clip: null } && (!epilogue.MaxPool2x2 || g.OutHeight >= 2 && g.OutWidth >= 2))
+        {
+            // The batch norm and ReLU applied as the output is stored, the pool as a pass over the map: the separate ops' bits.
+            var normed = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
+            ChannelVectorConv.Forward(fg, ConvPlans.ForChannelVector(fg, w), x.Data, bias?.Data, normed.Data,
+                epilogue.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity, epilogue.Norm);
+            if (!epilogue.MaxPool2x2) return normed;
+            using (normed) return MaxPool2d(normed, 2);
         }
         if (kernel is ConvForwardKernel.ChannelVector or ConvForwardKernel.Pointwise
             && epilogue is { Relu: true, MaxPool2x2: true, Norm: null, Clip: null } && g.OutHeight >= 2 && g.OutWidth >= 2)

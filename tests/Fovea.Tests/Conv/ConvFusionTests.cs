@@ -144,6 +144,32 @@ public class ConvFusionTests
     }
 
     [Fact]
+    public void TheChannelVectorisedKernelFusesABatchNormAtBatchOne()
+    {
+        // A single image on a 12×12 map runs the channel-vectorised kernel, which applies the batch norm (and ReLU) as it
+        // stores; the pool follows as a pass. Both blocks must give the layers' own bits.
+        var rng = new Rng(12);
+        var model = new Sequential(
+            new Conv2d(8, 40, 3, padding: 1, bias: false, rng: rng), new BatchNorm2d(40),
+            new Conv2d(40, 32, 3, padding: 1, rng: rng), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2));
+        foreach (var (_, module) in model.NamedModules())
+            if (module is BatchNorm2d bn)
+                foreach (var (t, low) in new[] { (bn.Weight!, 0.5f), (bn.Bias!, -0.2f), (bn.RunningMean!, -0.2f), (bn.RunningVar!, 0.5f) })
+                {
+                    var span = t.Span;
+                    for (int i = 0; i < span.Length; i++) span[i] = low + rng.NextFloat();
+                }
+        model.Eval();
+        Assert.True(ChannelVectorConv.Supports(ConvGeometry.Of("test", new TensorShape(1, 8, 12, 12), 8, 40, (3, 3), (1, 1), 1, (1, 1)))
+            || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
+        using var x = Tensor.Normal(new TensorShape(1, 8, 12, 12), 0, 1, new Rng(13));
+        using var _ = Autograd.NoGrad();
+        using var expected = LayerByLayer(model, x);
+        using var fused = model.Forward(x);
+        TensorAssert.Equal(expected, fused, "fused model");
+    }
+
+    [Fact]
     public void BatchNormInTrainingModeIsNotFoldedUnderNoGrad()
     {
         var fusedModel = ConvStack(new Rng(9));

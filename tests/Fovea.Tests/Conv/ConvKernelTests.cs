@@ -33,6 +33,9 @@ public class ConvKernelTests
         // Batch 1 on tiny maps (SqueezeNet's late stages): a partial channel block, and taps in several L1 blocks.
         ["channels130_map2x2_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 9, 2, 2), 9, 130, (3, 3), (1, 1), 1, (1, 1)),
         ["channels128_map5x5_batch1_tap_blocks"] = ConvGeometry.Of("test", new TensorShape(1, 32, 5, 5), 32, 128, (3, 3), (1, 1), 1, (1, 1)),
+        // A single image on a larger map (cnn-bn's 14×14 and 28×28 at batch 1): bands of tiles, one a thread.
+        ["channels64_map14x13_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 16, 14, 13), 16, 64, (3, 3), (1, 1), 1, (1, 1)),
+        ["channels40_map27x28_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 9, 27, 28), 9, 40, (3, 3), (1, 1), 1, (1, 1)),
     };
 
     [Theory]
@@ -97,6 +100,9 @@ public class ConvKernelTests
     [InlineData(32, 1, 1, false)]  // 32 to 127: the batched GEMM fills its tiles and is faster
     [InlineData(3, 4, 4, false)]
     [InlineData(8, 4, 4, true)]    // 128 and more
+    [InlineData(1, 14, 14, true)]  // a single image up to 28×28: split in bands, one a thread
+    [InlineData(1, 29, 28, false)]
+    [InlineData(2, 14, 14, false)]
     public void ChannelVectorConvTakesTheBatchesTheGemmCannotFill(int batch, int height, int width, bool expected)
     {
         var g = ConvGeometry.Of("test", new TensorShape(batch, 16, height, width), 16, 64, (3, 3), (1, 1), 1, (1, 1));
