@@ -21,9 +21,10 @@ internal static unsafe class ChannelVectorConv
 
     /// <summary>
     /// Whether the inference of <paramref name="g"/> runs here: AVX-512, one group, at least 16 output channels (a
-    /// vector), either a small output map, a strided stem of at most 4 input channels (whose im2col products are
-    /// only 27–147 deep) or a single image of 8+ channels on a map up to <see cref="MaxSingleImagePixels"/>, and a batch whose output pixels (uses of each weight) the GEMM paths would not fill their
-    /// tiles with (<see cref="GemmFillsItsTiles"/>). Training keeps the GEMM kernels, whose backward passes share their layouts.
+    /// vector); a small output map, a strided stem of at most 4 input channels (whose im2col products are only 27–147
+    /// deep) or a single image of 8+ channels on a map up to <see cref="MaxSingleImagePixels"/>; and a batch whose output
+    /// pixels (uses of each weight) the GEMM paths would not fill their tiles with (<see cref="GemmFillsItsTiles"/>).
+    /// Training keeps the GEMM kernels, whose backward passes share their layouts.
     /// </summary>
     public static bool Supports(ConvGeometry g) =>
         Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16 && !GemmFillsItsTiles((long)g.Batch * g.OutPixels)
