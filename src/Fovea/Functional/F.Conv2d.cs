@@ -72,16 +72,17 @@ public static partial class F
             RunClamped(kernel, fg, x, w, bias, clamped, low, high);
             return clamped;
         }
-        if (kernel is ConvForwardKernel.ChannelVector && epilogue is { Norm: not null, Clip: null } && (!epilogue.MaxPool2x2 || g.OutHeight >= 2 && g.OutWidth >= 2))
+        if (kernel is ConvForwardKernel.ChannelVector && epilogue is { Clip: null } && (epilogue.Norm is not null || epilogue.MaxPool2x2)
+            && (!epilogue.MaxPool2x2 || g.OutHeight >= 2 && g.OutWidth >= 2))
         {
-            // The batch norm and ReLU applied as the output is stored, the pool as a pass over the map: the separate ops' bits.
-            var normed = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);
-            ChannelVectorConv.Forward(fg, ConvPlans.ForChannelVector(fg, w), x.Data, bias?.Data, normed.Data,
-                epilogue.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity, epilogue.Norm);
-            if (!epilogue.MaxPool2x2) return normed;
-            using (normed) return MaxPool2d(normed, 2);
+            // The batch norm, ReLU and pool applied as the tiles are stored, each tile's pixels one pool window's: the separate ops' bits.
+            int windowSide = epilogue.MaxPool2x2 ? 2 : 1;
+            var fused = Tensor.Empty(g.Batch, outChannels, g.OutHeight / windowSide, g.OutWidth / windowSide);
+            ChannelVectorConv.Forward(fg, ConvPlans.ForChannelVector(fg, w), x.Data, bias?.Data, fused.Data,
+                epilogue.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity, epilogue.Norm, epilogue.MaxPool2x2);
+            return fused;
         }
-        if (kernel is ConvForwardKernel.ChannelVector or ConvForwardKernel.Pointwise
+        if (kernel is ConvForwardKernel.Pointwise
             && epilogue is { Relu: true, MaxPool2x2: true, Norm: null, Clip: null } && g.OutHeight >= 2 && g.OutWidth >= 2)
         {
             // The ReLU fused as the output is stored, the pool as a pass over the map: the separate ops' bits.

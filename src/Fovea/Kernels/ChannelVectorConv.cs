@@ -102,7 +102,7 @@ internal static unsafe class ChannelVectorConv
     /// bands only where images × blocks are fewer than threads (batch-1 latency).
     /// </summary>
     public static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low = float.NegativeInfinity, float high = float.PositiveInfinity,
-        BatchNormAffine? norm = null)
+        BatchNormAffine? norm = null, bool pool = false)
     {
         // The batch norm's mean, scale and shift, each padded with zeros to whole blocks of channels, one after the other.
         int normStride = packed.Blocks * 16 * packed.Vectors;
@@ -117,7 +117,7 @@ internal static unsafe class ChannelVectorConv
         }
         try
         {
-            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride);
+            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride, pool);
         }
         finally
         {
@@ -125,14 +125,17 @@ internal static unsafe class ChannelVectorConv
         }
     }
 
-    private static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low, float high, float[] normTable, int normStride)
+    private static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low, float high, float[] normTable, int normStride,
+        bool pool)
     {
         var layout = new InputLayout(g);
         int[] offsets = packed.TapOffsets;
+        // With a pool, the pixels computed are the pool windows' (4 each); the outputs, one per window.
+        int mapPixels = pool ? 4 * PoolWindows(g) : g.OutPixels, outPlane = pool ? PoolWindows(g) : g.OutPixels;
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
-        int pixels = PixelsPerTile(packed.Vectors), tiles = (images * g.OutPixels + pixels - 1) / pixels;
-        long multiplyAdds = (long)images * g.OutPixels * g.WindowLength * 16 * packed.Vectors;
+        int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
+        long multiplyAdds = (long)images * mapPixels * g.WindowLength * 16 * packed.Vectors;
         int bands = items >= Parallelism.Threads || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
         Parallelism.For(items * bands, (start, end) =>
         {
@@ -152,12 +155,12 @@ internal static unsafe class ChannelVectorConv
                         for (int i = 0; i < count; i++) layout.Fill(xs + (long)(first + i) * g.InChannels * g.InPixels, pp + (long)i * layout.Length);
                         filledGroup = group;
                     }
-                    int groupPixels = count * g.OutPixels;
+                    int groupPixels = count * mapPixels;
                     int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
                     float* biasTile = pp + (long)images * layout.Length, sums = biasTile + SumsLength;
                     ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
                     var run = new Tiles(g, layout, offs, sums, biasTile, pp, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
-                        ys + (long)first * g.OutChannels * g.OutPixels, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride);
+                        ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool);
                     run.Run(packed.Vectors, firstPixel, endPixel, origin);
                 }
             }
@@ -173,6 +176,9 @@ internal static unsafe class ChannelVectorConv
     private const int TargetPixels = 64;
 
     private static int ImagesPerGroup(ConvGeometry g) => Math.Clamp(TargetPixels / g.OutPixels, 1, g.Batch);
+
+    /// <summary>Windows of a 2×2 stride-2 max pool over the output map (a last odd row or column is dropped).</summary>
+    private static int PoolWindows(ConvGeometry g) => g.OutHeight / 2 * (g.OutWidth / 2);
 
     /// <summary>The block's bias (zeros past O, or without one) as a tile's starting sums: the block's channels for each of the tile's pixels.</summary>
     private static void ReplicateBias(float[]? bias, int outChannels, int block, int vectors, float* tile)
@@ -249,10 +255,11 @@ internal static unsafe class ChannelVectorConv
     /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
     /// </summary>
     private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, float* sums, float* biasTile, float* padded, float* weights,
-        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride)
+        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool)
     {
         private readonly float* _norm = norm;
         private readonly int _normStride = normStride;
+        private readonly bool _pool = pool;
         private readonly ConvGeometry _g = g;
         private readonly InputLayout _layout = layout;
         private readonly int* _offsets = offsets;
@@ -267,18 +274,22 @@ internal static unsafe class ChannelVectorConv
             // Every tile's window origins, walked once rather than found once per block of taps (two divisions a pixel
             // were a tenth of a 64-channel 14×14 conv). A tile's pixels may span rows and images (a 2×2 map is one tile
             // of 4); past the group's end they repeat its last pixel.
-            int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0;
-            for (int q = first, i = 0; q < end; q += pixels)
-                for (int r = 0; r < pixels; r++, i++)
-                {
-                    if (q + r < _groupPixels)
+            if (_pool) PoolWindowOrigins(first, first + (end - first + pixels - 1) / pixels * pixels, originOffsets);
+            else
+            {
+                int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0;
+                for (int q = first, i = 0; q < end; q += pixels)
+                    for (int r = 0; r < pixels; r++, i++)
                     {
-                        origin = image * _layout.Length + row * _g.StrideHeight * _layout.RowLength + column * _g.StrideWidth;
-                        if (++column == _g.OutWidth) (column, row) = (0, row + 1);
-                        if (row == _g.OutHeight) (row, image) = (0, image + 1);
+                        if (q + r < _groupPixels)
+                        {
+                            origin = image * _layout.Length + row * _g.StrideHeight * _layout.RowLength + column * _g.StrideWidth;
+                            if (++column == _g.OutWidth) (column, row) = (0, row + 1);
+                            if (row == _g.OutHeight) (row, image) = (0, image + 1);
+                        }
+                        originOffsets[i] = origin;
                     }
-                    originOffsets[i] = origin;
-                }
+            }
             float** origins = stackalloc float*[8];
             for (int t0 = 0; t0 < taps; t0 += block)
             {
@@ -298,6 +309,23 @@ internal static unsafe class ChannelVectorConv
                     }
                     if (t1 == taps) Emit(vectors, pixels, sums, p);
                 }
+            }
+        }
+
+        /// <summary>
+        /// With a pool, pixel 4w + k is pixel k, in row-major order, of pool window w (numbered image after image, row-major
+        /// within each): every 4 pixels a tile stores are one window. Past the group's end (a tile of 8 pixels holding its
+        /// last window) they repeat its last pixel, as without a pool.
+        /// </summary>
+        private void PoolWindowOrigins(int first, int end, int* originOffsets)
+        {
+            int windowsWide = _g.OutWidth / 2, windows = PoolWindows(_g);
+            for (int q = first, i = 0; q < end; q++, i++)
+            {
+                int at = Math.Min(q, _groupPixels - 1);
+                int window = at / 4, corner = at % 4, image = window / windows, inImage = window % windows;
+                int row = 2 * (inImage / windowsWide) + corner / 2, column = 2 * (inImage % windowsWide) + corner % 2;
+                originOffsets[i] = image * _layout.Length + row * _g.StrideHeight * _layout.RowLength + column * _g.StrideWidth;
             }
         }
 
@@ -494,6 +522,11 @@ internal static unsafe class ChannelVectorConv
             p1 = V512.Clamp(p1, _low, _high);
             p2 = V512.Clamp(p2, _low, _high);
             p3 = V512.Clamp(p3, _low, _high);
+            if (_pool)
+            {
+                StoreWindow(p0, p1, p2, p3, lane0, pixel);
+                return;
+            }
             int channel0 = _firstChannel + lane0, pixelsPerChannel = _g.OutPixels;
             int image = pixel / pixelsPerChannel, inPlane = pixel % pixelsPerChannel;
             if (inPlane + 4 > pixelsPerChannel || pixel + 4 > _groupPixels || channel0 + 16 > _g.OutChannels)
@@ -516,6 +549,20 @@ internal static unsafe class ChannelVectorConv
             StoreLanes(t1, target + step, step);
             StoreLanes(t2, target + 2 * step, step);
             StoreLanes(t3, target + 3 * step, step);
+        }
+
+        /// <summary>
+        /// One pool window's four pixels (row-major) for 16 channels → each channel's pooled output: the first pixel, then
+        /// each later one that is greater or NaN, as the separate max pool takes them.
+        /// </summary>
+        private void StoreWindow(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, int lane0, int pixel)
+        {
+            if (pixel >= _groupPixels) return;
+            var best = SeparableMaxPool.Winner(SeparableMaxPool.Winner(SeparableMaxPool.Winner(p0, p1), p2), p3);
+            int channel0 = _firstChannel + lane0, windows = PoolWindows(_g), window = pixel / 4;
+            int channels = Math.Min(16, _g.OutChannels - channel0);
+            float* target = _images + ((long)(window / windows) * _g.OutChannels + channel0) * windows + window % windows;
+            for (int l = 0; l < channels; l++) target[(long)l * windows] = best.GetElement(l);
         }
 
         /// <summary>128-bit lane k of <paramref name="t"/> (4 pixels of channel 4k + i) → <paramref name="target"/> + 4k channels.</summary>

@@ -22,7 +22,9 @@ public class ConvFusionTests
         { 2, 3, 11, 10, 8, 5, 2, 1 },
         { 2, 3, 6, 11, 9, 3, 2, 2 },
         { 2, 6, 17, 5, 37, 1, 0, 1 },
-        { 3, 8, 32, 8, 8, 3, 1, 1 },  // a small map: the channel-vectorised kernel, the pool after it
+        { 3, 8, 32, 8, 8, 3, 1, 1 },  // a small map: the channel-vectorised kernel, each tile's 4 pixels one pool window
+        { 1, 9, 40, 15, 15, 3, 1, 1 },  // a single image: 49 windows, the last in a tile of 8 pixels alone
+        { 1, 8, 70, 13, 15, 3, 1, 1 },  // a partial block of channels, an odd map whose last row and column no window reads
     };
 
     [Theory]
