@@ -50,9 +50,10 @@ public static partial class F
     /// Inference: Conv2d and its <paramref name="epilogue"/> (batch norm, ReLU, clip, 2×2 max pool) in one pass over the
     /// output, bitwise equal to the separate ops. The implicit GEMM takes any epilogue; the direct kernels (depthwise,
     /// small stems, small-plane depthwise) take a ReLU or a clip alone, the channel-vectorised and pointwise ones also a
-    /// ReLU and 2×2 pool, and the channel-vectorised one a batch norm (with or without ReLU and pool). Null where the fused pass does not apply — gradients would be
-    /// recorded, the kernel the geometry takes does not fuse this epilogue, the pool does not fit, or a weight or
-    /// bias that the regular op will reject — and the caller runs the separate ops instead.
+    /// ReLU and 2×2 pool, and the channel-vectorised one a batch norm (with or without ReLU and pool). Null where the
+    /// fused pass does not apply — gradients would be recorded, the kernel the geometry takes does not fuse this
+    /// epilogue, the pool does not fit, or a weight or bias that the regular op will reject — and the caller runs the
+    /// separate ops instead.
     /// </summary>
     internal static Tensor? TryConv2dFused(string? layer, Tensor x, Tensor weight, Tensor? bias,
         (int Height, int Width) stride, Padding2d padding, (int Height, int Width) dilation, int groups, ConvEpilogue epilogue)

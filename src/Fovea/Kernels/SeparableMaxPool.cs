@@ -89,9 +89,14 @@ internal static unsafe class SeparableMaxPool
                 for (int b = 0; b < blocks; b++)
                 {
                     // Output 16b + j reads column (16b + j)·StrideW − PadW + kw.
-                    var best = threeByTwo ? RowMaxima3By2(src, 32 * b - g.PadW, inW, minusInfinity) : minusInfinity;
-                    for (int kw = 0; !threeByTwo && kw < g.KernelW; kw++)
-                        best = Winner(best, StridedColumns.Load(src, 16 * b * g.StrideW - g.PadW + kw, inW, g.StrideW, minusInfinity));
+                    Vector512<float> best;
+                    if (threeByTwo) best = RowMaxima3By2(src, 32 * b - g.PadW, inW, minusInfinity);
+                    else
+                    {
+                        best = minusInfinity;
+                        for (int kw = 0; kw < g.KernelW; kw++)
+                            best = Winner(best, StridedColumns.Load(src, 16 * b * g.StrideW - g.PadW + kw, inW, g.StrideW, minusInfinity));
+                    }
                     best.Store(dst + 16 * b);
                 }
             }

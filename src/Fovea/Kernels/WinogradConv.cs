@@ -130,8 +130,13 @@ internal sealed unsafe class WinogradConv : IDisposable
     private int SlotsFor(int images) => Math.Min(images, (_blockRows - 1) / _tilesH + 2);
 
     /// <summary>Floats of scratch <see cref="Run"/> needs: with a split, V and M for each thread's share of the tile rows.</summary>
-    public int ScratchLength(bool split) =>
-        ScratchLengthFor(1, 0) + (SplitParts(split) - 1) * (TransformedLength + ProductLength + 2 * CacheLines.Slack);
+    public int ScratchLength(bool split) => ScratchLengthFor(1, 0) + (SplitParts(split) - 1) * PartLength;
+
+    /// <summary>Floats of one thread's V and M, each started on a cache line.</summary>
+    private int PartLength => TransformedLength + ProductLength + 2 * CacheLines.Slack;
+
+    /// <summary>Where V and M start in the scratch: after a padded copy and a wide output per image slot.</summary>
+    private float* FirstPart(float* work, int images, int wideLength) => work + (long)SlotsFor(images) * (PaddedLength + wideLength + CacheLines.Slack);
 
     /// <summary>Shares of one image's tile rows: one per thread with a split, at most one per tile row.</summary>
     private int SplitParts(bool split) => split ? Parallelism.ChunkCount(_tilesH) : 1;
@@ -140,8 +145,7 @@ internal sealed unsafe class WinogradConv : IDisposable
     /// Floats of scratch <see cref="RunImages"/> needs for <paramref name="images"/> images with wide outputs of
     /// <paramref name="wideLength"/> floats: a padded copy and a wide output per image a block can touch, V and M.
     /// </summary>
-    public int ScratchLengthFor(int images, int wideLength) =>
-        SlotsFor(images) * (PaddedLength + wideLength + CacheLines.Slack) + TransformedLength + ProductLength + 2 * CacheLines.Slack;
+    public int ScratchLengthFor(int images, int wideLength) => SlotsFor(images) * (PaddedLength + wideLength + CacheLines.Slack) + PartLength;
 
     /// <summary>
     /// One image [C, H, W] → the wide output [O, outH · <paramref name="wideWidth"/>] (rows <paramref name="wideStride"/>
@@ -164,15 +168,13 @@ internal sealed unsafe class WinogradConv : IDisposable
                 return;
             }
             Pad(src, work);
-            // V and M of each share after the padded image (slot 0), as for one thread.
-            nint s = (nint)src, w = (nint)work, o = (nint)output, transformed = (nint)(work + PaddedLength + CacheLines.Slack);
-            long partLength = TransformedLength + ProductLength + 2 * CacheLines.Slack;
+            nint s = (nint)src, w = (nint)work, o = (nint)output, transformed = (nint)FirstPart(work, 1, 0);
             Parallelism.For(parts, (first, end) =>
             {
                 for (int part = first; part < end; part++)
                 {
                     var (fromRow, toRow) = Parallelism.Chunk(_tilesH, parts, part);
-                    RunBlocks((float*)s, 1, (float*)o, 0, wideStride, wideWidth, (float*)w, null, fromRow, toRow, padded: 1, (float*)transformed + part * partLength);
+                    RunBlocks((float*)s, 1, (float*)o, 0, wideStride, wideWidth, (float*)w, null, fromRow, toRow, padded: 1, (float*)transformed + (long)part * PartLength);
                 }
             });
         }
@@ -201,8 +203,7 @@ internal sealed unsafe class WinogradConv : IDisposable
     /// handed over once the block holding its last row is done: by then no block touches more than the slots.
     /// </summary>
     private void RunBlocks(float* src, int images, float* output, int wideLength, int wideStride, int wideWidth, float* work, ImageDone? done) =>
-        RunBlocks(src, images, output, wideLength, wideStride, wideWidth, work, done, 0, images * _tilesH, padded: 0,
-            work + (long)SlotsFor(images) * (PaddedLength + wideLength + CacheLines.Slack));
+        RunBlocks(src, images, output, wideLength, wideStride, wideWidth, work, done, 0, images * _tilesH, padded: 0, FirstPart(work, images, wideLength));
 
     /// <summary>
     /// Tile rows [<paramref name="fromRow"/>, <paramref name="toRow"/>) of the images, with V and M in
