@@ -143,6 +143,7 @@ internal static unsafe class ChannelVectorConv
             float[] scratch = TensorPool.Rent(images * layout.Length + SumsLength + sumsLength);
             int[] origins = TensorPool.RentInts(bandTiles * pixels);
             int filledGroup = -1;
+            (int First, int End) filledRows = (0, 0);
             fixed (float* xs = x, ys = y, pp = scratch, ws = packed.Weights, nt = normTable)
             fixed (int* offs = offsets, origin = origins)
             {
@@ -150,13 +151,19 @@ internal static unsafe class ChannelVectorConv
                 {
                     int band = item % bands, block = item / bands % packed.Blocks, group = item / bands / packed.Blocks;
                     int first = group * images, count = Math.Min(images, g.Batch - first);
-                    if (group != filledGroup)
-                    {
-                        for (int i = 0; i < count; i++) layout.Fill(xs + (long)(first + i) * g.InChannels * g.InPixels, pp + (long)i * layout.Length);
-                        filledGroup = group;
-                    }
                     int groupPixels = count * mapPixels;
                     int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
+                    // A band of a single image pads only the rows its tiles read (the rest of the buffer is never read);
+                    // its input was mostly written by the other cores, and copying all of it cost a seventh of the conv.
+                    var (firstRow, endRow) = count == 1 && bands > 1 && firstPixel < endPixel
+                        ? layout.RowsRead(OutputRow(g, pool, firstPixel), OutputRow(g, pool, endPixel - 1))
+                        : (0, layout.Rows);
+                    if (group != filledGroup || firstRow < filledRows.First || endRow > filledRows.End)
+                    {
+                        if (group == filledGroup) (firstRow, endRow) = (Math.Min(firstRow, filledRows.First), Math.Max(endRow, filledRows.End));
+                        for (int i = 0; i < count; i++) layout.Fill(xs + (long)(first + i) * g.InChannels * g.InPixels, pp + (long)i * layout.Length, firstRow, endRow);
+                        (filledGroup, filledRows) = (group, (firstRow, endRow));
+                    }
                     float* biasTile = pp + (long)images * layout.Length, sums = biasTile + SumsLength;
                     ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
                     var run = new Tiles(g, layout, offs, sums, biasTile, pp, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
@@ -176,6 +183,10 @@ internal static unsafe class ChannelVectorConv
     private const int TargetPixels = 64;
 
     private static int ImagesPerGroup(ConvGeometry g) => Math.Clamp(TargetPixels / g.OutPixels, 1, g.Batch);
+
+    /// <summary>The output row of a single image's pixel <paramref name="pixel"/>, as the tiles number them (pool windows' pixels 4 by 4 with a pool).</summary>
+    private static int OutputRow(ConvGeometry g, bool pool, int pixel) =>
+        pool ? 2 * (pixel / 4 / (g.OutWidth / 2)) + pixel % 4 / 2 : pixel / g.OutWidth;
 
     /// <summary>Windows of a 2×2 stride-2 max pool over the output map (a last odd row or column is dropped).</summary>
     private static int PoolWindows(ConvGeometry g) => g.OutHeight / 2 * (g.OutWidth / 2);
@@ -229,22 +240,27 @@ internal static unsafe class ChannelVectorConv
         }
 
         /// <summary>
-        /// Row r of a plane is input row r − PadTop, column q input column q − PadLeft; zeros outside the image. The
-        /// buffer is cleared in one pass, then each plane's rows are copied by one <see cref="RowCopy"/> call: span calls
-        /// per row (clear the margins, copy) cost more than the floats of 2×2 maps, and an element loop cost 6 % of a
-        /// 64-channel 14×14 conv.
+        /// Rows [<paramref name="firstRow"/>, <paramref name="endRow"/>) of every plane: row r is input row r − PadTop,
+        /// column q input column q − PadLeft; zeros outside the image. Each plane's rows are written once, margins
+        /// included, by one <see cref="RowCopy"/> call (span calls per row cost more than the floats of 2×2 maps, and
+        /// clearing the buffer before copying wrote the input twice).
         /// </summary>
-        public void Fill(float* image, float* padded)
+        public void Fill(float* image, float* padded, int firstRow, int endRow)
         {
-            new Span<float>(padded, Length).Clear();
-            int w = _g.InWidth, left = _g.PadLeft;
-            int firstColumn = Math.Max(0, -left), count = Math.Min(w - firstColumn, RowLength - Math.Max(0, left));
-            int firstRow = Math.Max(0, _g.PadTop), endRow = Math.Min(Rows, _g.PadTop + _g.InHeight);
-            if (count <= 0 || endRow <= firstRow) return;
+            int top = Math.Clamp(_g.PadTop, firstRow, endRow), bottom = Math.Clamp(_g.PadTop + _g.InHeight, top, endRow);
             for (int c = 0; c < _g.InChannels; c++)
-                RowCopy.Copy(image + ((long)c * _g.InHeight + firstRow - _g.PadTop) * w + firstColumn, w,
-                    padded + (long)c * Plane + (long)firstRow * RowLength + Math.Max(0, left), RowLength, endRow - firstRow, count);
+            {
+                float* plane = padded + (long)c * Plane;
+                new Span<float>(plane + (long)firstRow * RowLength, (top - firstRow) * RowLength).Clear();
+                RowCopy.CopyPadded(image + ((long)c * _g.InHeight + top - _g.PadTop) * _g.InWidth, _g.InWidth, plane + (long)top * RowLength, RowLength,
+                    bottom - top, RowLength, _g.PadLeft, _g.InWidth);
+                new Span<float>(plane + (long)bottom * RowLength, (endRow - bottom) * RowLength).Clear();
+            }
         }
+
+        /// <summary>The padded rows [first, end) that output rows [<paramref name="firstOutput"/>, <paramref name="lastOutput"/>] read.</summary>
+        public (int First, int End) RowsRead(int firstOutput, int lastOutput) =>
+            (firstOutput * _g.StrideHeight, lastOutput * _g.StrideHeight + (_g.KernelHeight - 1) * _g.DilationHeight + 1);
     }
 
     /// <summary>

@@ -26,6 +26,33 @@ internal static unsafe class RowCopy
     public static void Accumulate(float* src, int srcStride, float* dst, int dstStride, int rows, int width) =>
         Run(Mode.Accumulate, src, srcStride, dst, dstStride, rows, width, 0f);
 
+    /// <summary>
+    /// dst row r, column q = src row r, column q − <paramref name="left"/> where that is within
+    /// [0, <paramref name="width"/>), else 0, for q in [0, <paramref name="dstWidth"/>): a row and its zero margins
+    /// written once, rather than cleared and then copied into.
+    /// </summary>
+    public static void CopyPadded(float* src, int srcStride, float* dst, int dstStride, int rows, int dstWidth, int left, int width)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            for (int r = 0; r < rows; r++) new Span<float>(dst + (long)r * dstStride, dstWidth).Clear();
+            int first = Math.Max(0, left), skipped = first - left, count = Math.Min(width - skipped, dstWidth - first);
+            if (count > 0) Copy(src + skipped, srcStride, dst + first, dstStride, rows, count);
+            return;
+        }
+        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        for (int r = 0; r < rows; r++, src += srcStride, dst += dstStride)
+            for (int i = 0; i < dstWidth; i += 16)
+            {
+                // Lane j reads source column i + j − left, only where that is a column of the row (masked lanes read nothing).
+                var column = lanes + Vector512.Create(i - left);
+                var inside = (Vector512.GreaterThanOrEqual(column, Vector512<int>.Zero) & Vector512.LessThan(column, Vector512.Create(width))).AsSingle();
+                var v = Avx512F.MaskLoad(src + i - left, inside, Vector512<float>.Zero);
+                if (i + 16 <= dstWidth) v.Store(dst + i);
+                else Avx512F.MaskStore(dst + i, Vector512.LessThan(lanes, Vector512.Create(dstWidth - i)).AsSingle(), v);
+            }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Run(Mode mode, float* src, int srcStride, float* dst, int dstStride, int rows, int width, float shift)
     {

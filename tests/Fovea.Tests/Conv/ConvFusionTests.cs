@@ -46,6 +46,54 @@ public class ConvFusionTests
         }
     }
 
+    [Theory]
+    [InlineData(16, 64, 15, 15, 3, 1, 1)]  // 49 pool windows: bands end mid-row, and a band's last window is alone in its tile
+    [InlineData(12, 40, 13, 15, 5, 2, 1)]  // two blocks of channels: bands only from 3 threads
+    [InlineData(16, 64, 14, 14, 3, 2, 2)]  // dilated: each band reads 4 rows past its own
+    public void ASingleImageSplitInBandsGivesOneThreadsBits(int c, int o, int h, int w, int k, int padding, int dilation)
+    {
+        // At batch 1 the channel-vectorised kernel splits the tiles into a band a thread, each padding only the input rows
+        // its windows read; every pixel's sum runs over the same taps in the same order, so any split gives the same bits.
+        var rng = new Rng(5);
+        using var x = Tensor.Normal(new TensorShape(1, c, h, w), 0, 1, rng);
+        using var weight = Tensor.Normal(new TensorShape(o, c, k, k), 0, 0.3f, rng);
+        using var bias = Tensor.Normal(new TensorShape(o), 0, 0.3f, rng);
+        using var _ = Autograd.NoGrad();
+        Assert.True(ChannelVectorConv.Supports(ConvGeometry.Of("test", x.Shape, c, o, (k, k), (1, 1), padding, (dilation, dilation)))
+            || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported);
+        foreach (var epilogue in new[] { new ConvEpilogue(true, false), new ConvEpilogue(true, true) })
+        {
+            Tensor one;
+            using (Parallelism.UseThreads(1)) one = Fused(x, weight, bias, padding, dilation, epilogue);
+            using (one)
+                foreach (int threads in new[] { 2, 3, 5 })
+                {
+                    using var scope = Parallelism.UseThreads(threads);
+                    using var split = Fused(x, weight, bias, padding, dilation, epilogue);
+                    TensorAssert.Equal(one, split, $"{epilogue}, {threads} threads");
+                }
+        }
+    }
+
+    [Fact]
+    public void AStridedSingleImageSplitInBandsGivesOneThreadsBits()
+    {
+        // Stride 2, a 4×5 kernel: a band's first padded row is twice its first output row, its last 3 rows further on.
+        var rng = new Rng(6);
+        using var x = Tensor.Normal(new TensorShape(1, 16, 31, 28), 0, 1, rng);
+        using var weight = Tensor.Normal(new TensorShape(64, 16, 4, 5), 0, 0.3f, rng);
+        using var _ = Autograd.NoGrad();
+        Tensor one;
+        using (Parallelism.UseThreads(1)) one = F.Conv2d(x, weight, null, stride: 2, padding: new Padding2d(1, 2));
+        using (one)
+            foreach (int threads in new[] { 2, 3, 5 })
+            {
+                using var scope = Parallelism.UseThreads(threads);
+                using var split = F.Conv2d(x, weight, null, stride: 2, padding: new Padding2d(1, 2));
+                TensorAssert.Equal(one, split, $"{threads} threads");
+            }
+    }
+
     [Fact]
     public void NaNPropagatesThroughTheFusedPoolAndReLU()
     {
