@@ -20,7 +20,54 @@ internal static class InferenceRewrite
     public const string FusedClipMin = "fovea_fused_clip_min", FusedClipMax = "fovea_fused_clip_max";
 
     /// <summary>Rewrites <paramref name="graph"/> of a model importing <paramref name="opset"/> of the default domain (Clip's bounds moved from attributes to inputs at 11).</summary>
-    public static OnnxGraphProto Apply(OnnxGraphProto graph, long opset) => FuseActivations(FoldBatchNorms(graph), opset);
+    public static OnnxGraphProto Apply(OnnxGraphProto graph, long opset) =>
+        opset >= 7 ? FuseResiduals(FuseActivations(FoldBatchNorms(graph), opset)) : FuseActivations(FoldBatchNorms(graph), opset);
+
+    /// <summary>
+    /// Attribute the rewrite gives a Conv node whose output an Add alone read: the Add's other operand became the node's
+    /// fourth input, added to the output before the activation (<see cref="FusedRelu"/>, where a Relu alone read the sum).
+    /// </summary>
+    public const string FusedResidual = "fovea_fused_residual";
+
+    /// <summary>
+    /// Conv → Add (→ Relu), each link read by the next alone, the end of a ResNet block, becomes one Conv node that adds
+    /// the shortcut as it stores its output (where its kernel takes it; otherwise the node runs the three ops itself).
+    /// The node moves to the Add's place, after the shortcut's producer. Only from opset 7, whose Add broadcasts as NumPy
+    /// does; the fused node falls back to that Add when the shapes differ.
+    /// </summary>
+    private static OnnxGraphProto FuseResiduals(OnnxGraphProto graph)
+    {
+        var readers = Readers(graph);
+        var nodes = graph.Nodes.ToArray();
+        var removed = new HashSet<int>();
+        for (int c = 0; c < nodes.Length; c++)
+        {
+            var conv = nodes[c];
+            if (conv.OpType != "Conv" || conv.Domain.Length > 0 || conv.Outputs.Count != 1 || conv.Inputs.Count is < 2 or > 3
+                || conv.Attributes.Keys.Any(k => k.StartsWith("fovea_", StringComparison.Ordinal))) continue;
+            if (!conv.Attributes.TryGetValue("kernel_shape", out var k) || k.Ints.Count != 2) continue; // 2-D convs only
+            if (SoleReader(conv.Outputs[0], readers) is not int a || nodes[a] is not { OpType: "Add", Domain: "", Inputs.Count: 2, Outputs.Count: 1 } add
+                || add.Attributes.Count > 0) continue;
+            string shortcut = add.Inputs[0] == conv.Outputs[0] ? add.Inputs[1] : add.Inputs[0];
+            if (shortcut == conv.Outputs[0] || shortcut.Length == 0) continue;
+            var attributes = new Dictionary<string, OnnxAttributeProto>(conv.Attributes) { [FusedResidual] = Flag(FusedResidual) };
+            var last = add;
+            if (SoleReader(add.Outputs[0], readers) is int r && nodes[r] is { OpType: "Relu", Domain: "", Inputs.Count: 1, Outputs.Count: 1 } relu)
+            {
+                attributes[FusedRelu] = Flag(FusedRelu);
+                last = relu;
+                removed.Add(r);
+            }
+            removed.Add(c);
+            nodes[a] = conv with
+            {
+                Inputs = [conv.Inputs[0], conv.Inputs[1], conv.Inputs.Count > 2 ? conv.Inputs[2] : "", shortcut],
+                Outputs = [last.Outputs[0]],
+                Attributes = attributes,
+            };
+        }
+        return removed.Count == 0 ? graph : graph with { Nodes = nodes.Where((_, i) => !removed.Contains(i)).ToArray() };
+    }
 
     /// <summary>Conv → Relu (→ 2×2 MaxPool) and Conv → Clip chains, each link read by the next alone, become one Conv node.</summary>
     private static OnnxGraphProto FuseActivations(OnnxGraphProto graph, long opset)

@@ -50,7 +50,8 @@ public static partial class F
     /// Inference: Conv2d and its <paramref name="epilogue"/> (batch norm, ReLU, clip, 2×2 max pool) in one pass over the
     /// output, bitwise equal to the separate ops. The implicit GEMM takes any epilogue; the direct kernels (depthwise,
     /// small stems, small-plane depthwise) take a ReLU or a clip alone, the channel-vectorised and pointwise ones also a
-    /// ReLU and 2×2 pool, and the channel-vectorised one a batch norm (with or without ReLU and pool). Null where the
+    /// ReLU and 2×2 pool, and the channel-vectorised one a batch norm (with or without ReLU and pool) and a residual of the
+    /// output's shape (without a pool), added before the ReLU. Null where the
     /// fused pass does not apply — gradients would be recorded, the kernel the geometry takes does not fuse this
     /// epilogue, the pool does not fit, or a weight or bias that the regular op will reject — and the caller runs the
     /// separate ops instead.
@@ -59,7 +60,7 @@ public static partial class F
         (int Height, int Width) stride, Padding2d padding, (int Height, int Width) dilation, int groups, ConvEpilogue epilogue)
     {
         if (epilogue.MaxPool2x2 && (!epilogue.Relu || epilogue.Clip is not null)) throw new ArgumentException("Conv2d: the fused 2×2 max pool needs the fused ReLU and no clip.");
-        if (Autograd.NeedsGrad(x, weight, bias) || weight.Rank != 4 || x.Rank != 4 || groups < 1 || weight.Shape[0] % groups != 0 || weight.Shape[1] * groups != x.Shape[1]) return null;
+        if (Autograd.NeedsGrad(x, weight, bias) || epilogue.Residual is { } shortcut && Autograd.NeedsGrad(shortcut) || weight.Rank != 4 || x.Rank != 4 || groups < 1 || weight.Shape[0] % groups != 0 || weight.Shape[1] * groups != x.Shape[1]) return null;
         int outChannels = weight.Shape[0];
         if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != outChannels)) return null;
         var g = ConvGeometry.Of(layer ?? $"Conv2d({x.Shape[1]}→{outChannels})", x.Shape, x.Shape[1], outChannels,
@@ -73,16 +74,20 @@ public static partial class F
             RunClamped(kernel, fg, x, w, bias, clamped, low, high);
             return clamped;
         }
-        if (kernel is ConvForwardKernel.ChannelVector && epilogue is { Clip: null } && (epilogue.Norm is not null || epilogue.MaxPool2x2)
+        if (epilogue.Residual is { } residual
+            && (epilogue.MaxPool2x2 || residual.Shape != new TensorShape(g.Batch, outChannels, g.OutHeight, g.OutWidth))) return null;
+        if (kernel is ConvForwardKernel.ChannelVector && epilogue is { Clip: null } && (epilogue.Norm is not null || epilogue.MaxPool2x2 || epilogue.Residual is not null)
             && (!epilogue.MaxPool2x2 || g.OutHeight >= 2 && g.OutWidth >= 2))
         {
-            // The batch norm, ReLU and pool applied as the tiles are stored, each tile's pixels one pool window's: the separate ops' bits.
+            // The batch norm, residual, ReLU and pool applied as the tiles are stored, each tile's pixels one pool
+            // window's: the separate ops' bits.
             int windowSide = epilogue.MaxPool2x2 ? 2 : 1;
             var fused = Tensor.Empty(g.Batch, outChannels, g.OutHeight / windowSide, g.OutWidth / windowSide);
             ChannelVectorConv.Forward(fg, ConvPlans.ForChannelVector(fg, w), x.Data, bias?.Data, fused.Data,
-                epilogue.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity, epilogue.Norm, epilogue.MaxPool2x2);
+                epilogue.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity, epilogue.Norm, epilogue.MaxPool2x2, epilogue.Residual?.Data);
             return fused;
         }
+        if (epilogue.Residual is not null) return null;
         if (kernel is ConvForwardKernel.Pointwise
             && epilogue is { Relu: true, MaxPool2x2: true, Norm: null, Clip: null } && g.OutHeight >= 2 && g.OutWidth >= 2)
         {

@@ -102,7 +102,7 @@ internal static unsafe class ChannelVectorConv
     /// bands only where images × blocks are fewer than threads (batch-1 latency).
     /// </summary>
     public static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low = float.NegativeInfinity, float high = float.PositiveInfinity,
-        BatchNormAffine? norm = null, bool pool = false)
+        BatchNormAffine? norm = null, bool pool = false, float[]? residual = null)
     {
         // The batch norm's mean, scale and shift, each padded with zeros to whole blocks of channels, one after the other.
         int normStride = packed.Blocks * 16 * packed.Vectors;
@@ -117,7 +117,7 @@ internal static unsafe class ChannelVectorConv
         }
         try
         {
-            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride, pool);
+            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride, pool, residual);
         }
         finally
         {
@@ -126,8 +126,9 @@ internal static unsafe class ChannelVectorConv
     }
 
     private static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low, float high, float[] normTable, int normStride,
-        bool pool)
+        bool pool, float[]? residual)
     {
+        if (pool && residual is not null) throw new ArgumentException("ChannelVectorConv: a residual cannot be added before a fused pool.");
         var layout = new InputLayout(g);
         int[] offsets = packed.TapOffsets;
         // With a pool, the pixels computed are the pool windows' (4 each); the outputs, one per window.
@@ -144,7 +145,7 @@ internal static unsafe class ChannelVectorConv
             int[] origins = TensorPool.RentInts(bandTiles * pixels);
             int filledGroup = -1;
             (int First, int End) filledRows = (0, 0);
-            fixed (float* xs = x, ys = y, pp = scratch, ws = packed.Weights, nt = normTable)
+            fixed (float* xs = x, ys = y, pp = scratch, ws = packed.Weights, nt = normTable, rs = residual)
             fixed (int* offs = offsets, origin = origins)
             {
                 for (int item = start; item < end; item++)
@@ -167,7 +168,8 @@ internal static unsafe class ChannelVectorConv
                     float* biasTile = pp + (long)images * layout.Length, sums = biasTile + SumsLength;
                     ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
                     var run = new Tiles(g, layout, offs, sums, biasTile, pp, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
-                        ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool);
+                        ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
+                        rs == null ? null : rs + (long)first * g.OutChannels * outPlane);
                     run.Run(packed.Vectors, firstPixel, endPixel, origin);
                 }
             }
@@ -271,8 +273,10 @@ internal static unsafe class ChannelVectorConv
     /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
     /// </summary>
     private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, float* sums, float* biasTile, float* padded, float* weights,
-        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool)
+        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool, float* residual)
     {
+        /// <summary>The group's shortcut, laid out as <see cref="_images"/> (null: none), added to each output before the clamp.</summary>
+        private readonly float* _residual = residual;
         private readonly float* _norm = norm;
         private readonly int _normStride = normStride;
         private readonly bool _pool = pool;
@@ -518,7 +522,7 @@ internal static unsafe class ChannelVectorConv
         /// <summary>
         /// Four consecutive pixels' sums for 16 output channels (from <paramref name="lane0"/> in the block) → each
         /// channel's four pixels, contiguous in NCHW: a 4×4 transpose within each 128-bit lane, then one 4-float store
-        /// per channel. Channels past O and pixels past the plane go through a scalar copy.
+        /// per channel (after the residual, if any, is added). Channels past O and pixels past the plane go through a scalar copy.
         /// </summary>
         private void Store(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, int lane0, int pixel)
         {
@@ -534,13 +538,9 @@ internal static unsafe class ChannelVectorConv
                 p2 = (p2 - mean) * scale + shift;
                 p3 = (p3 - mean) * scale + shift;
             }
-            p0 = V512.Clamp(p0, _low, _high);
-            p1 = V512.Clamp(p1, _low, _high);
-            p2 = V512.Clamp(p2, _low, _high);
-            p3 = V512.Clamp(p3, _low, _high);
             if (_pool)
             {
-                StoreWindow(p0, p1, p2, p3, lane0, pixel);
+                StoreWindow(V512.Clamp(p0, _low, _high), V512.Clamp(p1, _low, _high), V512.Clamp(p2, _low, _high), V512.Clamp(p3, _low, _high), lane0, pixel);
                 return;
             }
             int channel0 = _firstChannel + lane0, pixelsPerChannel = _g.OutPixels;
@@ -559,13 +559,27 @@ internal static unsafe class ChannelVectorConv
             var t1 = Avx512F.Shuffle(lo01, lo23, 0xEE);
             var t2 = Avx512F.Shuffle(hi01, hi23, 0x44);
             var t3 = Avx512F.Shuffle(hi01, hi23, 0xEE);
-            float* target = _images + ((long)image * _g.OutChannels + channel0) * pixelsPerChannel + inPlane;
-            long step = pixelsPerChannel;
-            StoreLanes(t0, target, step);
-            StoreLanes(t1, target + step, step);
-            StoreLanes(t2, target + 2 * step, step);
-            StoreLanes(t3, target + 3 * step, step);
+            long offset = ((long)image * _g.OutChannels + channel0) * pixelsPerChannel + inPlane, step = pixelsPerChannel;
+            if (_residual is not null)
+            {
+                // Each output plus its shortcut, as the separate Add computes it, before the clamp (the separate ReLU).
+                t0 += LoadLanes(_residual + offset, step);
+                t1 += LoadLanes(_residual + offset + step, step);
+                t2 += LoadLanes(_residual + offset + 2 * step, step);
+                t3 += LoadLanes(_residual + offset + 3 * step, step);
+            }
+            float* target = _images + offset;
+            StoreLanes(V512.Clamp(t0, _low, _high), target, step);
+            StoreLanes(V512.Clamp(t1, _low, _high), target + step, step);
+            StoreLanes(V512.Clamp(t2, _low, _high), target + 2 * step, step);
+            StoreLanes(V512.Clamp(t3, _low, _high), target + 3 * step, step);
         }
+
+        /// <summary>The inverse of <see cref="StoreLanes"/>: 128-bit lane k from <paramref name="source"/> + 4k channels.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<float> LoadLanes(float* source, long channelStride) =>
+            Vector512.Create(Vector256.Create(Vector128.Load(source), Vector128.Load(source + 4 * channelStride)),
+                Vector256.Create(Vector128.Load(source + 8 * channelStride), Vector128.Load(source + 12 * channelStride)));
 
         /// <summary>
         /// One pool window's four pixels (row-major) for 16 channels → each channel's pooled output: the first pixel, then
@@ -597,17 +611,32 @@ internal static unsafe class ChannelVectorConv
         private void StorePartial(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, int channel0, int pixel)
         {
             float* sums = stackalloc float[64];
-            p0.Store(sums);
-            p1.Store(sums + 16);
-            p2.Store(sums + 32);
-            p3.Store(sums + 48);
             int channels = Math.Min(16, _g.OutChannels - channel0), count = Math.Min(4, _groupPixels - pixel);
+            if (_residual is not null)
+            {
+                p0.Store(sums);
+                p1.Store(sums + 16);
+                p2.Store(sums + 32);
+                p3.Store(sums + 48);
+                for (int p = 0; p < count; p++)
+                {
+                    float* shortcut = _residual + OutputOffset(channel0, pixel + p);
+                    for (int l = 0; l < channels; l++) sums[p * 16 + l] += shortcut[(long)l * _g.OutPixels];
+                }
+                (p0, p1, p2, p3) = (Vector512.Load(sums), Vector512.Load(sums + 16), Vector512.Load(sums + 32), Vector512.Load(sums + 48));
+            }
+            V512.Clamp(p0, _low, _high).Store(sums);
+            V512.Clamp(p1, _low, _high).Store(sums + 16);
+            V512.Clamp(p2, _low, _high).Store(sums + 32);
+            V512.Clamp(p3, _low, _high).Store(sums + 48);
             for (int p = 0; p < count; p++)
             {
-                int image = (pixel + p) / _g.OutPixels, inPlane = (pixel + p) % _g.OutPixels;
-                float* target = _images + ((long)image * _g.OutChannels + channel0) * _g.OutPixels + inPlane;
+                float* target = _images + OutputOffset(channel0, pixel + p);
                 for (int l = 0; l < channels; l++) target[(long)l * _g.OutPixels] = sums[p * 16 + l];
             }
         }
+
+        /// <summary>Where channel <paramref name="channel"/>'s output for the group's pixel <paramref name="pixel"/> lies, from the group's first image.</summary>
+        private long OutputOffset(int channel, int pixel) => ((long)(pixel / _g.OutPixels) * _g.OutChannels + channel) * _g.OutPixels + pixel % _g.OutPixels;
     }
 }

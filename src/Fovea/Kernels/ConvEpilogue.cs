@@ -7,24 +7,26 @@ namespace Fovea.Kernels;
 
 /// <summary>
 /// What an inference convolution does to its result on the way out of the wide layout, after the bias: an
-/// evaluation-mode batch norm (<paramref name="Norm"/>), ReLU, a clip to [Low, High] (<paramref name="Clip"/>, an
-/// imported ReLU6: max with Low, then min with High, as the separate op), then a 2×2 stride-2 max pool (only after
-/// ReLU, without a clip).
+/// evaluation-mode batch norm (<paramref name="Norm"/>), a residual added (<paramref name="Residual"/>, a ResNet
+/// block's shortcut, the output's shape; only <see cref="ChannelVectorConv"/> takes it), ReLU, a clip to [Low, High]
+/// (<paramref name="Clip"/>, an imported ReLU6: max with Low, then min with High, as the separate op), then a 2×2
+/// stride-2 max pool (only after ReLU, without a clip or a residual).
 /// Fused, the full-size activation is never written and read back by separate passes (in a small CNN those
 /// passes cost as much as the conv). Each value goes through the same float operations as the separate ops
 /// (conv + bias, then (v − mean)·scale + shift, then max(v, 0); max pooling commutes with ReLU), so the fused
 /// result is bitwise the one of conv → BatchNorm → ReLU → MaxPool computed apart.
 /// </summary>
-internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNormAffine? Norm = null, (float Low, float High)? Clip = null)
+internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNormAffine? Norm = null, (float Low, float High)? Clip = null,
+    Tensor? Residual = null)
 {
-    public bool IsNone => !Relu && !MaxPool2x2 && Norm is null && Clip is null;
+    public bool IsNone => !Relu && !MaxPool2x2 && Norm is null && Clip is null && Residual is null;
 
     /// <summary>
     /// The epilogue as bounds each output is clamped to, where it is only that (a ReLU, or a clip): what the direct
-    /// kernels fuse. Null when there is a batch norm, a pool, both a ReLU and a clip, or nothing.
+    /// kernels fuse. Null when there is a batch norm, a residual, a pool, both a ReLU and a clip, or nothing.
     /// </summary>
     public (float Low, float High)? Bounds =>
-        Norm is not null || MaxPool2x2 || Relu == Clip.HasValue ? null : Clip ?? (0f, float.PositiveInfinity);
+        Norm is not null || Residual is not null || MaxPool2x2 || Relu == Clip.HasValue ? null : Clip ?? (0f, float.PositiveInfinity);
 
     /// <summary>Floats the epilogue writes per channel.</summary>
     public int OutputPlane(int outHeight, int outWidth) => MaxPool2x2 ? outHeight / 2 * (outWidth / 2) : outHeight * outWidth;

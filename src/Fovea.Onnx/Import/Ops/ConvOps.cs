@@ -8,7 +8,8 @@ namespace Fovea.Onnx.Import.Ops;
 /// so imported CNNs run on Fovea's fast kernels and stay trainable; 3-D and above take the N-d im2col + GEMM path
 /// (<see cref="ConvNd"/>, inference only). A ReLU and a 2×2 max pool after it that
 /// <see cref="InferenceRewrite"/> merged into the node (<see cref="InferenceRewrite.FusedRelu"/>,
-/// <see cref="InferenceRewrite.FusedMaxPool"/>) run in the convolution's epilogue where the kernel takes them.
+/// <see cref="InferenceRewrite.FusedMaxPool"/>), and a residual Add (<see cref="InferenceRewrite.FusedResidual"/>), run
+/// in the convolution's epilogue where the kernel takes them.
 /// </summary>
 internal static class ConvOps
 {
@@ -21,14 +22,38 @@ internal static class ConvOps
         bool clipped = node.Has(InferenceRewrite.FusedClipMin);
         (float, float) clip = (node.Float(InferenceRewrite.FusedClipMin, float.NegativeInfinity), node.Float(InferenceRewrite.FusedClipMax, float.PositiveInfinity));
         var epilogue = new ConvEpilogue(node.Int(InferenceRewrite.FusedRelu, 0) != 0, node.Int(InferenceRewrite.FusedMaxPool, 0) != 0, Clip: clipped ? clip : null);
+        bool residual = node.Int(InferenceRewrite.FusedResidual, 0) != 0;
         return inputs =>
         {
             var op = ConvOperands.Of(inputs, spatial.Kernel, group, transposed: false);
             var axes = spatial.Geometry(node, op.InputSpatial, op.Kernel);
-            var y = axes.Length == 2 && !epilogue.IsNone ? Fused(op, axes, epilogue)
+            var y = residual ? WithResidual(op, axes, inputs[3]!.FloatData("residual (the merged Add's other operand)"), epilogue, group)
+                : axes.Length == 2 && !epilogue.IsNone ? Fused(op, axes, epilogue)
                 : axes.Length <= 2 ? ThroughConv2d(op, axes) : ConvNd(op.X, op.W, op.B, axes, group);
             return [OnnxValue.Float(y)];
         };
+    }
+
+    /// <summary>
+    /// Conv, plus the shortcut <paramref name="shortcut"/> that <see cref="InferenceRewrite"/> merged into the node, then a
+    /// ReLU if merged too: in one pass where the fused kernel takes them (the shortcut of the output's shape), else as the
+    /// separate Conv, Add (broadcasting) and Relu ops compute them.
+    /// </summary>
+    private static Tensor WithResidual(ConvOperands op, SpatialAttributes.Axis[] axes, Tensor shortcut, ConvEpilogue epilogue, int group)
+    {
+        if (axes.Length == 2 && axes[0].PadBegin == axes[0].PadEnd && axes[1].PadBegin == axes[1].PadEnd
+            && F.TryConv2dFused(null, op.X, op.W, op.B, (axes[0].Stride, axes[1].Stride), (axes[0].PadBegin, axes[1].PadBegin),
+                (axes[0].Dilation, axes[1].Dilation), op.Group, epilogue with { Residual = shortcut }) is { } fused)
+            return fused;
+        var y = axes.Length <= 2 ? ThroughConv2d(op, axes) : ConvNd(op.X, op.W, op.B, axes, group);
+        var sum = F.Add(y, shortcut);
+        var result = epilogue.Relu ? F.Relu(sum) : sum;
+        if (!Autograd.NeedsGrad(op.X, op.W, op.B))
+        {
+            y.Dispose();
+            if (!ReferenceEquals(sum, result)) sum.Dispose();
+        }
+        return result;
     }
 
     /// <summary>Conv, then ReLU and (optionally) a 2×2 max pool, or a clip: in one pass where the fused kernel takes the geometry, else one op after the other.</summary>

@@ -5,8 +5,8 @@ using Fovea.Onnx.Import;
 namespace Fovea.Tests.Onnx.Import;
 
 /// <summary>
-/// Loaded for inference, Conv → Relu (→ 2×2 MaxPool) chains run as one fused convolution, bitwise equal to
-/// the separate ops, and a chain the fused kernel cannot take (a strided conv) still computes the same.
+/// Loaded for inference, Conv → Relu (→ 2×2 MaxPool) and Conv → Add (→ Relu) chains run as one fused convolution,
+/// bitwise equal to the separate ops, and a chain the fused kernel cannot take (a strided conv) still computes the same.
 /// </summary>
 public class InferenceRewriteTests
 {
@@ -35,6 +35,52 @@ public class InferenceRewriteTests
         using var actual = fused.Forward(x);
         Assert.Equal(expected.Shape, actual.Shape);
         Assert.Equal(expected.ToArray(), actual.ToArray());
+    }
+
+    /// <summary>
+    /// A ResNet block's end, Conv → Add(shortcut) (→ Relu), runs as one conv that adds the shortcut as it stores, bitwise
+    /// equal to the separate ops: the shortcut the block's input or a 1×1 projection listed after the conv (the fused node
+    /// moves to the Add's place), either operand of the Add, with and without the Relu, on maps the fused kernel takes
+    /// and ones it does not, where the node runs the three ops itself.
+    /// </summary>
+    [Theory]
+    [InlineData(6, 5, 16, true, false, false)]   // two images a tile group: tiles across images
+    [InlineData(1, 14, 16, true, true, false)]   // a single image in bands
+    [InlineData(1, 5, 40, false, false, false)]  // a partial block of channels
+    [InlineData(1, 13, 40, true, false, false)]  // a single image, the plane's last tile partial
+    [InlineData(1, 8, 40, true, true, false)]    // 64 output pixels: the GEMM's, so three ops in the node
+    [InlineData(2, 5, 16, true, false, true)]    // a shortcut that broadcasts: three ops in the node
+    public void ConvAddReluComputesTheSeparateOps(int batch, int size, int channels, bool relu, bool shortcutFirst, bool broadcastShortcut)
+    {
+        var rng = new Rng(9);
+        using var w1 = Tensor.Normal(new TensorShape(channels, 16, 3, 3), 0f, 0.2f, rng);
+        using var w2 = Tensor.Normal(new TensorShape(channels, channels, 3, 3), 0f, 0.1f, rng);
+        using var b2 = Tensor.Normal(new TensorShape(channels), 0f, 0.3f, rng);
+        using var projection = Tensor.Normal(new TensorShape(channels, 16, 1, 1), 0f, 0.3f, rng);
+        using var offsets = Tensor.Normal(new TensorShape(1, channels, 1, 1), 0f, 1f, rng);
+        var g = new OnnxGraph(13);
+        var same = new[] { new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("pads", Ints: [1, 1, 1, 1]) };
+        string first = g.Node("Relu", [g.Node("Conv", ["x", g.Initializer("w1", w1.Span, channels, 16, 3, 3)], same)]);
+        string conv = g.Node("Conv", [first, g.Initializer("w2", w2.Span, channels, channels, 3, 3), g.Initializer("b2", b2.Span, channels)], same);
+        string shortcut = broadcastShortcut ? g.Initializer("offsets", offsets.Span, 1, channels, 1, 1)
+            : channels == 16 ? "x" : g.Node("Conv", ["x", g.Initializer("p", projection.Span, channels, 16, 1, 1)], new OnnxAttribute("kernel_shape", Ints: [1, 1]));
+        string[] operands = shortcutFirst ? [shortcut, conv] : [conv, shortcut];
+        if (relu) g.NamedNode("y", "Relu", [g.Node("Add", operands)]);
+        else g.NamedNode("y", "Add", operands);
+        byte[] bytes = g.ToModel("x", [1, 16, size, size], "y", [1, channels, size, size]);
+        var fused = OnnxModel.Load(bytes);
+        var plain = OnnxModel.Load(bytes, forTraining: true);
+        int projected = channels == 16 || broadcastShortcut ? 0 : 1;
+        Assert.Contains($"{2 + projected} nodes", fused.ToString());
+        Assert.Contains($"{4 + projected + (relu ? 1 : 0)} nodes", plain.ToString());
+        using var _ = Autograd.NoGrad();
+        using var x = Tensor.Normal(new TensorShape(batch, 16, size, size), 0f, 1f, new Rng(10));
+        x.Span[7] = float.NaN; // propagates through both paths alike
+        using var expected = plain.Forward(x);
+        using var actual = fused.Forward(x);
+        Assert.Equal(expected.Shape, actual.Shape);
+        Assert.Equal(expected.ToArray(), actual.ToArray());
+        if (relu) Assert.Contains(0f, actual.ToArray());
     }
 
     /// <summary>A Clip with constant bounds (ReLU6 as exporters write it) merges into the Conv before it, bitwise: bounds as initialisers (opset 13), absent, or attributes (opset 6).</summary>
