@@ -36,6 +36,11 @@ public class ConvKernelTests
         // A single image on a larger map (cnn-bn's 14×14 and 28×28 at batch 1): bands of tiles, one a thread.
         ["channels64_map14x13_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 16, 14, 13), 16, 64, (3, 3), (1, 1), 1, (1, 1)),
         ["channels40_map27x28_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 9, 27, 28), 9, 40, (3, 3), (1, 1), 1, (1, 1)),
+        // Windows that read the input exactly are read in place (1×1 on MobileNet's 2×2 maps, an unpadded 3×3 reaching
+        // every edge); a stride that skips the last column still pads a copy.
+        ["channels24_1x1_map2x2_in_place"] = ConvGeometry.Of("test", new TensorShape(32, 96, 2, 2), 96, 24, (1, 1), (1, 1), 0, (1, 1)),
+        ["channels32_valid3x3_in_place"] = ConvGeometry.Of("test", new TensorShape(2, 7, 5, 5), 7, 32, (3, 3), (1, 1), 0, (1, 1)),
+        ["channels16_stride2_unread_column"] = ConvGeometry.Of("test", new TensorShape(3, 4, 6, 6), 4, 16, (3, 3), (2, 2), 0, (1, 1)),
     };
 
     [Theory]
