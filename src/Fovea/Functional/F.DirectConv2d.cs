@@ -4,11 +4,12 @@ namespace Fovea;
 
 public static partial class F
 {
-    /// <summary>Depthwise convolutions and small strided stems: vectorised along rows (depthwise at stride 1 or 2 reading the input in place), or (depthwise) across channels where rows are short.</summary>
+    /// <summary>Depthwise convolutions and small strided stems: vectorised along rows (depthwise at stride 1 or 2 reading the input in place), or (depthwise) across channels where rows are short (in blocks of 16 with AVX-512).</summary>
     private static void DirectConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y,
         float low = float.NegativeInfinity, float high = float.PositiveInfinity)
     {
-        if (DepthwiseConvByChannels.Supports(g)) DepthwiseConvByChannels.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
+        if (BlockedDepthwise.Supports(g)) BlockedDepthwise.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
+        else if (DepthwiseConvByChannels.Supports(g)) DepthwiseConvByChannels.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
         else if (DepthwiseRows.Supports(g)) DepthwiseRows.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
         else DirectConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
     }
