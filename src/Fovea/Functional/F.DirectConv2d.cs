@@ -8,7 +8,8 @@ public static partial class F
     private static void DirectConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y,
         float low = float.NegativeInfinity, float high = float.PositiveInfinity)
     {
-        if (BlockedDepthwise.Supports(g)) BlockedDepthwise.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
+        if (PackedRowsDepthwise.Supports(g)) PackedRowsDepthwise.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
+        else if (BlockedDepthwise.Supports(g)) BlockedDepthwise.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
         else if (DepthwiseConvByChannels.Supports(g)) DepthwiseConvByChannels.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
         else if (DepthwiseRows.Supports(g)) DepthwiseRows.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);
         else DirectConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high);

@@ -19,10 +19,10 @@ internal static unsafe class BlockedDepthwise
     private const int Lanes = 16, PixelsPerStep = 8;
 
     /// <summary>
-    /// Whether <paramref name="g"/> runs here: depthwise with multiplier 1 and output rows of 4 to 8, where the
-    /// transposes cost less than the row kernels' half-empty vectors (MobileNetV2-style at batch 32, on two threads:
-    /// 16×16 → 8×8 at stride 2 165 → 112 µs, 8×8 at stride 1 76 → 68, 8×8 → 4×4 at stride 2 73 → 39). Narrower rows
-    /// transpose more than they compute (4×4 → 2×2: 21 → 46 µs), and 16-wide rows fill the row kernels' vectors.
+    /// Whether <paramref name="g"/> runs here: depthwise with multiplier 1 and output rows of 4 to 8 that
+    /// <see cref="PackedRowsDepthwise"/> does not take (unpadded or strided other than by 1 or 2). The transposes cost less
+    /// than the row kernels' half-empty vectors there (MobileNetV2-style's 16×16 → 8×8 at stride 2, batch 32, two threads:
+    /// 165 → 112 µs), not on narrower rows (4×4 → 2×2: 21 → 46 µs).
     /// </summary>
     public static bool Supports(ConvGeometry g) =>
         Avx512F.IsSupported && DirectConv.IsDepthwise(g) && g.OutChannels == g.InChannels && g.OutWidth is >= 4 and <= 8;

@@ -38,12 +38,17 @@ public class ConvKernelTests
         ["channels40_map27x28_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 9, 27, 28), 9, 40, (3, 3), (1, 1), 1, (1, 1)),
         // Windows that read the input exactly are read in place (1×1 on MobileNet's 2×2 maps, an unpadded 3×3 reaching
         // every edge); a stride that skips the last column still pads a copy.
-        // Depthwise on rows of 4 to 8 outputs, 16 channels at a time pixel-major (BlockedDepthwise): a partial block of
-        // channels, stride 2 onto 8-wide rows from an odd width, a dilated 5×5 with asymmetric padding, 4-wide rows.
-        ["depthwise_blocked_8x8_partial_block"] = ConvGeometry.Of("test", new TensorShape(3, 20, 8, 8), 20, 20, (3, 3), (1, 1), 1, (1, 1), groups: 20),
-        ["depthwise_blocked_s2_odd_width"] = ConvGeometry.Of("test", new TensorShape(2, 17, 16, 15), 17, 17, (3, 3), (2, 2), 1, (1, 1), groups: 17),
-        ["depthwise_blocked_dilated_5x5_same"] = ConvGeometry.Of("test", new TensorShape(2, 33, 9, 7), 33, 33, (5, 5), (1, 1), Padding2d.Same, (2, 2), groups: 33),
-        ["depthwise_blocked_rows_of_4"] = ConvGeometry.Of("test", new TensorShape(2, 16, 8, 8), 16, 16, (3, 3), (2, 2), 1, (1, 1), groups: 16),
+        // Depthwise on rows of 2 to 8 outputs, several rows a vector (PackedRowsDepthwise): a partial chunk of 8 planes,
+        // stride 2 onto 8-wide rows from an odd width, a dilated 5×5 with asymmetric padding, rows of 4 and of 2.
+        ["depthwise_packed_8x8_partial_chunk"] = ConvGeometry.Of("test", new TensorShape(3, 7, 8, 8), 7, 7, (3, 3), (1, 1), 1, (1, 1), groups: 7),
+        ["depthwise_packed_s2_odd_width"] = ConvGeometry.Of("test", new TensorShape(2, 17, 16, 15), 17, 17, (3, 3), (2, 2), 1, (1, 1), groups: 17),
+        ["depthwise_packed_dilated_5x5_same"] = ConvGeometry.Of("test", new TensorShape(2, 9, 9, 7), 9, 9, (5, 5), (1, 1), Padding2d.Same, (2, 2), groups: 9),
+        ["depthwise_packed_rows_of_4_s2"] = ConvGeometry.Of("test", new TensorShape(2, 16, 8, 7), 16, 16, (3, 3), (2, 2), 1, (1, 1), groups: 16),
+        ["depthwise_packed_rows_of_3_odd_height"] = ConvGeometry.Of("test", new TensorShape(1, 8, 5, 3), 8, 8, (3, 3), (1, 1), 1, (1, 1), groups: 8),
+        // The rest of rows of 4 to 8, 16 channels at a time through a pixel-major buffer (BlockedDepthwise): an unpadded
+        // conv (input rows wider than the output's), stride 3.
+        ["depthwise_blocked_valid"] = ConvGeometry.Of("test", new TensorShape(2, 20, 10, 10), 20, 20, (3, 3), (1, 1), 0, (1, 1), groups: 20),
+        ["depthwise_blocked_stride3"] = ConvGeometry.Of("test", new TensorShape(2, 17, 19, 20), 17, 17, (3, 3), (3, 3), 1, (1, 1), groups: 17),
         ["channels24_1x1_map2x2_in_place"] = ConvGeometry.Of("test", new TensorShape(32, 96, 2, 2), 96, 24, (1, 1), (1, 1), 0, (1, 1)),
         ["channels32_valid3x3_in_place"] = ConvGeometry.Of("test", new TensorShape(2, 7, 5, 5), 7, 32, (3, 3), (1, 1), 0, (1, 1)),
         ["channels16_stride2_unread_column"] = ConvGeometry.Of("test", new TensorShape(3, 4, 6, 6), 4, 16, (3, 3), (2, 2), 0, (1, 1)),
@@ -101,7 +106,9 @@ public class ConvKernelTests
         bool symmetric = g.PadTop == g.PadBottom && g.PadLeft == g.PadRight;
         // The channel-vectorised cases must take that kernel (it is chosen from the geometry alone).
         if (name.StartsWith("channels")) Assert.True(ChannelVectorConv.Supports(g), name);
-        if (name.StartsWith("depthwise_blocked")) Assert.True(BlockedDepthwise.Supports(g) || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported, name);
+        if (name.StartsWith("depthwise_packed")) Assert.True(PackedRowsDepthwise.Supports(g) || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported, name);
+        if (name.StartsWith("depthwise_blocked"))
+            Assert.True(BlockedDepthwise.Supports(g) && !PackedRowsDepthwise.Supports(g) || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported, name);
         var y = F.Conv2d(x, w, b, (g.StrideHeight, g.StrideWidth), symmetric ? padding : Padding2d.Same, (g.DilationHeight, g.DilationWidth), g.Groups);
         TensorAssert.Close(NaiveConv(x.ToArray(), w.ToArray(), b.ToArray(), g), y.ToArray(), 1e-5, 1e-5, name);
     }
