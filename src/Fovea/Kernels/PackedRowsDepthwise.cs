@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Fovea.Kernels;
 
 /// <summary>
-/// Depthwise convolution forward (channel multiplier 1) on maps with rows of at most 8 outputs, several output rows to
-/// a vector: MobileNet's 8×8 and 4×4 stages. At stride 1 with rows as wide as the input's, the R = 16 / outW rows of a
+/// Depthwise convolution forward (channel multiplier 1) on maps with rows of at most 16 outputs (8 at stride 2), several
+/// output rows to a vector: MobileNet's 16×16 to 4×4 stages. At stride 1 with rows as wide as the input's, the R = 16 / outW rows of a
 /// vector read, for each tap, one run of input at the tap's offset (a masked load: lanes whose row or column falls in
 /// the padding read nothing and hold zero). At stride 2 (input rows of up to 16), two output rows share a vector: each
 /// kernel row loads the two input rows it reads, and each tap picks its columns from them with one two-source permute.
@@ -14,16 +14,17 @@ namespace Fovea.Kernels;
 /// add taps in row-major order; each output is clamped to [low, high] as it is stored (a fused ReLU or ReLU6).
 /// MobileNetV2-style at batch 32 on two threads, against 16 channels at a time through transposes
 /// (<see cref="BlockedDepthwise"/>): 16×16 → 8×8 at stride 2 106 → 44 µs (ONNX Runtime 34), 8×8 at stride 1 70 → 31,
-/// 8×8 → 4×4 41 → 22. Rows of 1 stay with the channel-blocked kernels (2×2 → 1×1: 37 µs there, 47 here). AVX-512 only.
+/// 8×8 → 4×4 41 → 22; against the row kernel, 16×16 at stride 1 (8 channels) 25 → 20 µs, 14×14 (16 channels) 60 → 33.
+/// Rows of 1 stay with the channel-blocked kernels (2×2 → 1×1: 37 µs there, 47 here). AVX-512 only.
 /// </summary>
 internal static unsafe class PackedRowsDepthwise
 {
     private const int Lanes = 16, Planes = 8;
 
-    /// <summary>Whether <paramref name="g"/> runs here: depthwise, multiplier 1, output rows of 2 to 8, and stride 1 with rows as wide as the input's, or stride 2 from input rows of at most 16.</summary>
+    /// <summary>Whether <paramref name="g"/> runs here: depthwise, multiplier 1, output rows of 2 to 16, and stride 1 with rows as wide as the input's, or stride 2 onto rows of at most 8 from input rows of at most 16.</summary>
     public static bool Supports(ConvGeometry g) =>
-        Avx512F.IsSupported && DirectConv.IsDepthwise(g) && g.OutChannels == g.InChannels && g.OutWidth is >= 2 and <= 8
-        && (g.StrideHeight == 1 && g.StrideWidth == 1 && g.InWidth == g.OutWidth || g.StrideHeight == 2 && g.StrideWidth == 2 && g.InWidth <= Lanes);
+        Avx512F.IsSupported && DirectConv.IsDepthwise(g) && g.OutChannels == g.InChannels && g.OutWidth is >= 2 and <= 16
+        && (g.StrideHeight == 1 && g.StrideWidth == 1 && g.InWidth == g.OutWidth || g.StrideHeight == 2 && g.StrideWidth == 2 && g.InWidth <= Lanes && g.OutWidth <= 8);
 
     public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y, float low, float high)
     {
