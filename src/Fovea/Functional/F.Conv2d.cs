@@ -140,10 +140,13 @@ public static partial class F
         float low = float.NegativeInfinity, float high = float.PositiveInfinity) =>
         ChannelVectorConv.Forward(g, ConvPlans.ForChannelVector(g, weight), x.Data, bias?.Data, y.Data, low, high);
 
-    /// <summary>The forward kernel a geometry takes, in order of preference; one choice for Conv2d and its fused twin.</summary>
+    /// <summary>
+    /// The forward kernel a geometry takes, in order of preference; one choice for Conv2d and its fused twin. (Depthwise
+    /// planes of 4×4 and up that the small-plane kernel would take go to the packed-rows one, under Direct: 2× faster.)
+    /// </summary>
     private static ConvForwardKernel ForwardKernelOf(ConvGeometry g, bool inference) =>
         inference && PointwiseConv.Supports(g) ? ConvForwardKernel.Pointwise
-        : inference && SmallPlaneDepthwise.Supports(g) ? ConvForwardKernel.SmallPlaneDepthwise
+        : inference && SmallPlaneDepthwise.Supports(g) && !PackedRowsDepthwise.Supports(g) ? ConvForwardKernel.SmallPlaneDepthwise
         : inference && ChannelVectorConv.Supports(g) ? ConvForwardKernel.ChannelVector
         : DirectConv.RunsForward(g) ? ConvForwardKernel.Direct
         : BatchedIm2ColConv.Supports(g) ? ConvForwardKernel.BatchedIm2Col

@@ -15,15 +15,16 @@ namespace Fovea.Kernels;
 /// MobileNetV2-style at batch 32 on two threads, against 16 channels at a time through transposes
 /// (<see cref="BlockedDepthwise"/>): 16×16 → 8×8 at stride 2 106 → 44 µs (ONNX Runtime 34), 8×8 at stride 1 70 → 31,
 /// 8×8 → 4×4 41 → 22; against the row kernel, 16×16 at stride 1 (8 channels) 25 → 20 µs, 14×14 (16 channels) 60 → 33.
-/// Rows of 1 stay with the channel-blocked kernels (2×2 → 1×1: 37 µs there, 47 here). AVX-512 only.
+/// It also beats the small-plane kernel on 4×4 maps (19.4 → 10.5 µs; 2.5 → 0.8 at batch 1), not on 2×2 (4.8 against 19);
+/// rows under 4 stay with the small-plane and channel-blocked kernels (2×2 → 1×1: 37 µs there, 47 here). AVX-512 only.
 /// </summary>
 internal static unsafe class PackedRowsDepthwise
 {
     private const int Lanes = 16, Planes = 8;
 
-    /// <summary>Whether <paramref name="g"/> runs here: depthwise, multiplier 1, output rows of 2 to 16, and stride 1 with rows as wide as the input's, or stride 2 onto rows of at most 8 from input rows of at most 16.</summary>
+    /// <summary>Whether <paramref name="g"/> runs here: depthwise, multiplier 1, output rows of 4 to 16, and stride 1 with rows as wide as the input's, or stride 2 onto rows of at most 8 from input rows of at most 16.</summary>
     public static bool Supports(ConvGeometry g) =>
-        Avx512F.IsSupported && DirectConv.IsDepthwise(g) && g.OutChannels == g.InChannels && g.OutWidth is >= 2 and <= 16
+        Avx512F.IsSupported && DirectConv.IsDepthwise(g) && g.OutChannels == g.InChannels && g.OutWidth is >= 4 and <= 16
         && (g.StrideHeight == 1 && g.StrideWidth == 1 && g.InWidth == g.OutWidth || g.StrideHeight == 2 && g.StrideWidth == 2 && g.InWidth <= Lanes && g.OutWidth <= 8);
 
     public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y, float low, float high)

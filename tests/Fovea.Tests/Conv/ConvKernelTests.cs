@@ -39,14 +39,16 @@ public class ConvKernelTests
         // Windows that read the input exactly are read in place (1×1 on MobileNet's 2×2 maps, an unpadded 3×3 reaching
         // every edge); a stride that skips the last column still pads a copy.
         // Depthwise on rows of 2 to 16 outputs, several rows a vector (PackedRowsDepthwise): a partial chunk of 8 planes,
-        // stride 2 onto 8-wide rows from an odd width, a dilated 5×5 with asymmetric padding, rows of 4, 14, 16 and 3.
+        // stride 2 onto 8-wide rows from an odd width, a dilated 5×5 with asymmetric padding, rows of 4 (on 4×4 maps too,
+        // which the small-plane kernel would otherwise take), 14 and 16.
         ["depthwise_packed_8x8_partial_chunk"] = ConvGeometry.Of("test", new TensorShape(3, 7, 8, 8), 7, 7, (3, 3), (1, 1), 1, (1, 1), groups: 7),
         ["depthwise_packed_s2_odd_width"] = ConvGeometry.Of("test", new TensorShape(2, 17, 16, 15), 17, 17, (3, 3), (2, 2), 1, (1, 1), groups: 17),
         ["depthwise_packed_dilated_5x5_same"] = ConvGeometry.Of("test", new TensorShape(2, 9, 9, 7), 9, 9, (5, 5), (1, 1), Padding2d.Same, (2, 2), groups: 9),
         ["depthwise_packed_rows_of_4_s2"] = ConvGeometry.Of("test", new TensorShape(2, 16, 8, 7), 16, 16, (3, 3), (2, 2), 1, (1, 1), groups: 16),
         ["depthwise_packed_rows_of_14"] = ConvGeometry.Of("test", new TensorShape(2, 11, 14, 14), 11, 11, (3, 3), (1, 1), 1, (1, 1), groups: 11),
         ["depthwise_packed_rows_of_16"] = ConvGeometry.Of("test", new TensorShape(1, 9, 5, 16), 9, 9, (3, 3), (1, 1), 1, (1, 1), groups: 9),
-        ["depthwise_packed_rows_of_3_odd_height"] = ConvGeometry.Of("test", new TensorShape(1, 8, 5, 3), 8, 8, (3, 3), (1, 1), 1, (1, 1), groups: 8),
+        ["depthwise_packed_rows_of_4_odd_height"] = ConvGeometry.Of("test", new TensorShape(1, 8, 5, 4), 8, 8, (3, 3), (1, 1), 1, (1, 1), groups: 8),
+        ["depthwise_packed_4x4_before_small_planes"] = ConvGeometry.Of("test", new TensorShape(3, 20, 4, 4), 20, 20, (3, 3), (1, 1), 1, (1, 1), groups: 20),
         // The rest of rows of 4 to 8, 16 channels at a time through a pixel-major buffer (BlockedDepthwise): an unpadded
         // conv (input rows wider than the output's), stride 3.
         ["depthwise_blocked_valid"] = ConvGeometry.Of("test", new TensorShape(2, 20, 10, 10), 20, 20, (3, 3), (1, 1), 0, (1, 1), groups: 20),
