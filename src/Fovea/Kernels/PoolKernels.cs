@@ -23,6 +23,11 @@ public static class PoolKernels
     /// </summary>
     public static void MaxForward(ReadOnlyMemory<float> x, Memory<float> y, Memory<int> argmax, PoolGeometry g)
     {
+        if (argmax.IsEmpty && PackedRowsMaxPool.Supports(g))
+        {
+            PackedRowsMaxPool.Forward(x, y, g);
+            return;
+        }
         if (argmax.IsEmpty && SmallPlaneMaxPool.Supports(g))
         {
             SmallPlaneMaxPool.Forward(x, y, g);

@@ -78,16 +78,35 @@ public class PoolKernelTwinTests
 
     /// <summary>Small planes, 16 at a time (<see cref="SmallPlaneMaxPool"/>): the same bits; plane counts with a partial last block.</summary>
     [Theory]
-    [InlineData(11, 11, 3, 2, 0, 1, 37, false)]
+    [InlineData(11, 11, 3, 3, 0, 1, 37, false)]
     [InlineData(5, 5, 3, 2, 0, 1, 16, false)]
     [InlineData(7, 5, 3, 2, 1, 1, 19, true)]
-    [InlineData(12, 12, 2, 2, 0, 1, 33, false)]
-    [InlineData(3, 4, 3, 1, 1, 1, 17, true)]
+    [InlineData(12, 12, 2, 3, 0, 1, 33, false)]
+    [InlineData(3, 3, 3, 1, 1, 1, 17, true)]
     [InlineData(1, 1, 1, 1, 0, 1, 20, false)]
     public void SmallPlanesPoolSixteenAtATimeWithTheSameBits(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
     {
         var g = PoolGeometry.Create("MaxPool2d", [1, planes, h, w], (k, k), (s, s), (p, p), (d, d), ceil);
         Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, SmallPlaneMaxPool.Supports(g));
+        Assert.False(PackedRowsMaxPool.Supports(g));
+        MaxPoolWithoutArgmaxGivesTheSameBits(h, w, k, s, p, d, planes, ceil);
+    }
+
+    /// <summary>
+    /// Rows of 4 to 16 outputs, several a vector and eight planes at once (<see cref="PackedRowsMaxPool"/>): the same bits;
+    /// a partial last chunk of planes, ceil mode, stride 1, dilation, 2×2 windows, an odd input width.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 16, 3, 2, 1, 1, 35, false)]
+    [InlineData(11, 11, 3, 2, 0, 1, 9, true)]
+    [InlineData(8, 8, 3, 1, 1, 1, 10, false)]
+    [InlineData(9, 13, 3, 2, 1, 2, 3, false)]
+    [InlineData(15, 16, 2, 2, 0, 1, 17, false)]
+    [InlineData(6, 5, 3, 1, 1, 1, 8, true)]
+    public void PackedRowsPoolEightPlanesAtATimeWithTheSameBits(int h, int w, int k, int s, int p, int d, int planes, bool ceil)
+    {
+        var g = PoolGeometry.Create("MaxPool2d", [1, planes, h, w], (k, k), (s, s), (p, p), (d, d), ceil);
+        Assert.Equal(System.Runtime.Intrinsics.X86.Avx512F.IsSupported, PackedRowsMaxPool.Supports(g));
         MaxPoolWithoutArgmaxGivesTheSameBits(h, w, k, s, p, d, planes, ceil);
     }
 
