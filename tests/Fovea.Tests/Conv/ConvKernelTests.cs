@@ -53,6 +53,8 @@ public class ConvKernelTests
         // conv (input rows wider than the output's), stride 3.
         ["depthwise_blocked_valid"] = ConvGeometry.Of("test", new TensorShape(2, 20, 10, 10), 20, 20, (3, 3), (1, 1), 0, (1, 1), groups: 20),
         ["depthwise_blocked_stride3"] = ConvGeometry.Of("test", new TensorShape(2, 17, 19, 20), 17, 17, (3, 3), (3, 3), 1, (1, 1), groups: 17),
+        // Planes of up to 16 pixels are padded by one permute per 16 padded floats: a 3×5 plane padded by 2 (63 floats).
+        ["channels32_map3x5_small_plane_pad2"] = ConvGeometry.Of("test", new TensorShape(4, 6, 3, 5), 6, 32, (3, 3), (1, 1), 2, (1, 1)),
         ["channels24_1x1_map2x2_in_place"] = ConvGeometry.Of("test", new TensorShape(32, 96, 2, 2), 96, 24, (1, 1), (1, 1), 0, (1, 1)),
         ["channels32_valid3x3_in_place"] = ConvGeometry.Of("test", new TensorShape(2, 7, 5, 5), 7, 32, (3, 3), (1, 1), 0, (1, 1)),
         ["channels16_stride2_unread_column"] = ConvGeometry.Of("test", new TensorShape(3, 4, 6, 6), 4, 16, (3, 3), (2, 2), 0, (1, 1)),
