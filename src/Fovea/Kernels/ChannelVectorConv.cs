@@ -23,11 +23,14 @@ internal static unsafe class ChannelVectorConv
     /// Whether the inference of <paramref name="g"/> runs here: AVX-512, one group, at least 16 output channels (a
     /// vector); a small output map, a strided stem of at most 4 input channels (whose im2col products are only 27–147
     /// deep) or a single image of 8+ channels on a map up to <see cref="MaxSingleImagePixels"/>; and a batch whose output
-    /// pixels (uses of each weight) the GEMM paths would not fill their tiles with (<see cref="GemmFillsItsTiles"/>).
+    /// pixels (uses of each weight) the GEMM paths would not fill their tiles with (<see cref="GemmFillsItsTiles"/>), or a
+    /// single image too small to split between threads, which either kernel runs on one thread (VGG-style's 8×8 maps at
+    /// batch 1: 68 → 63.5 µs; SqueezeNet-style's 11×11 ones, which split, were slower here).
     /// Training keeps the GEMM kernels, whose backward passes share their layouts.
     /// </summary>
     public static bool Supports(ConvGeometry g) =>
-        Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16 && !GemmFillsItsTiles((long)g.Batch * g.OutPixels)
+        Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16
+        && (!GemmFillsItsTiles((long)g.Batch * g.OutPixels) || g.Batch == 1 && (long)g.OutPixels * g.WindowLength * g.OutChannels < MinSplitMultiplyAdds)
         && (g.OutPixels <= MaxSmallMapPixels || g.InChannels <= 4 && (g.StrideHeight > 1 || g.StrideWidth > 1)
             || g.Batch == 1 && g.InChannels >= 8 && g.OutPixels <= MaxSingleImagePixels);
 

@@ -126,6 +126,8 @@ public class ConvKernelTests
     [InlineData(3, 4, 4, false)]
     [InlineData(8, 4, 4, true)]    // 128 and more
     [InlineData(1, 14, 14, true)]  // a single image up to 28×28: split in bands, one a thread
+    [InlineData(1, 8, 8, true)]    // 64 pixels, but too little work to split: both kernels would run on one thread
+    [InlineData(1, 11, 11, false)] // 121 pixels and enough work to split: the GEMM's split
     [InlineData(1, 29, 28, false)]
     [InlineData(2, 14, 14, false)]
     public void ChannelVectorConvTakesTheBatchesTheGemmCannotFill(int batch, int height, int width, bool expected)
