@@ -45,11 +45,44 @@ internal unsafe interface IRowTaps
 /// </summary>
 internal readonly unsafe struct PackedRows<TTaps>(RowWindow g, float low, float high) where TTaps : struct, IRowTaps
 {
-    public const int Planes = 8;
-    private const int Lanes = 16;
+    private const int Planes = 8, Lanes = 16;
+
+    /// <summary>
+    /// Every plane of <paramref name="x"/> [planes, inH·inW] into <paramref name="y"/> [planes, outH·outW], eight at a
+    /// time, split over threads. Plane p is channel p % <paramref name="channels"/>: its taps' weights start at
+    /// <paramref name="weights"/> + channel·taps (null: no weights), and its result starts from
+    /// <paramref name="starts"/>[channel] (null: from <paramref name="startValue"/>).
+    /// </summary>
+    public static void Run(RowWindow g, int planes, int channels, float* x, float* y, float* weights, float[]? starts, float startValue, float low, float high)
+    {
+        int taps = g.KernelHeight * g.KernelWidth, inPlane = g.InHeight * g.InWidth, outPlane = g.OutHeight * g.OutWidth;
+        nint xAddress = (nint)x, yAddress = (nint)y, weightsAddress = (nint)weights;
+        Parallelism.For((planes + Planes - 1) / Planes, (first, end) =>
+        {
+            var run = new PackedRows<TTaps>(g, low, high);
+            float* xs = (float*)xAddress, ys = (float*)yAddress, ws = (float*)weightsAddress;
+            var inputs = stackalloc float*[Planes];
+            var planeWeights = stackalloc float*[Planes];
+            var outputs = stackalloc float*[Planes];
+            float* start = stackalloc float[Planes];
+            for (int chunk = first; chunk < end; chunk++)
+            {
+                // Past the last plane the last one again (the same values written twice).
+                for (int i = 0; i < Planes; i++)
+                {
+                    int plane = Math.Min(chunk * Planes + i, planes - 1), channel = plane % channels;
+                    inputs[i] = xs + (long)plane * inPlane;
+                    outputs[i] = ys + (long)plane * outPlane;
+                    planeWeights[i] = ws == null ? null : ws + (long)channel * taps;
+                    start[i] = starts is null ? startValue : starts[channel];
+                }
+                run.Eight(inputs, planeWeights, start, outputs);
+            }
+        }, DirectConv.ItemsPerChunk((long)outPlane * taps * Planes));
+    }
 
     /// <summary>Eight planes: input i at <paramref name="x"/>[i], its weights at w[i], start value start[i], output at y[i].</summary>
-    public void Eight(float** x, float** w, float* start, float** y)
+    private void Eight(float** x, float** w, float* start, float** y)
     {
         if (g.StrideWidth == 1) StrideOne(x, w, start, y);
         else StrideTwo(x, w, start, y);

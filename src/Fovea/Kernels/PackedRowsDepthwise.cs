@@ -23,33 +23,8 @@ internal static unsafe class PackedRowsDepthwise
 
     public static void Forward(ConvGeometry g, float[] x, float[] weight, float[]? bias, float[] y, float low, float high)
     {
-        const int planesAtOnce = PackedRows<MultiplyAdd>.Planes;
-        int taps = g.KernelHeight * g.KernelWidth, planes = g.Batch * g.OutChannels, chunks = (planes + planesAtOnce - 1) / planesAtOnce;
-        var window = RowWindow.Of(g);
-        Parallelism.For(chunks, (start, end) =>
-        {
-            var run = new PackedRows<MultiplyAdd>(window, low, high);
-            fixed (float* xs = x, ws = weight, ys = y)
-            {
-                var inputs = stackalloc float*[planesAtOnce];
-                var weights = stackalloc float*[planesAtOnce];
-                var outputs = stackalloc float*[planesAtOnce];
-                float* biases = stackalloc float[planesAtOnce];
-                for (int chunk = start; chunk < end; chunk++)
-                {
-                    // Plane (image, channel) n·C + c; past the last plane the last one again (the same values written twice).
-                    for (int i = 0; i < planesAtOnce; i++)
-                    {
-                        int plane = Math.Min(chunk * planesAtOnce + i, planes - 1), channel = plane % g.OutChannels;
-                        inputs[i] = xs + (long)plane * g.InPixels;
-                        outputs[i] = ys + (long)plane * g.OutPixels;
-                        weights[i] = ws + (long)channel * taps;
-                        biases[i] = bias is null ? 0f : bias[channel];
-                    }
-                    run.Eight(inputs, weights, biases, outputs);
-                }
-            }
-        }, DirectConv.ItemsPerChunk((long)g.OutPixels * taps * planesAtOnce));
+        fixed (float* xs = x, ws = weight, ys = y)
+            PackedRows<MultiplyAdd>.Run(RowWindow.Of(g), g.Batch * g.OutChannels, g.OutChannels, xs, ys, ws, bias, 0f, low, high);
     }
 
     /// <summary>Sums from the bias, each tap's inputs times the plane's weight for it; zeros in the padding (an im2col product's).</summary>

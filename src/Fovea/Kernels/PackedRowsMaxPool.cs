@@ -17,37 +17,10 @@ internal static unsafe class PackedRowsMaxPool
 
     public static void Forward(ReadOnlyMemory<float> x, Memory<float> y, PoolGeometry g)
     {
-        const int planesAtOnce = PackedRows<Winner>.Planes;
-        int chunks = (g.Planes + planesAtOnce - 1) / planesAtOnce, inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
-        var window = RowWindow.Of(g);
         using var pinnedX = x.Pin();
         using var pinnedY = y.Pin();
-        nint xAddress = (nint)pinnedX.Pointer, yAddress = (nint)pinnedY.Pointer;
-        Parallelism.For(chunks, (start, end) =>
-        {
-            var run = new PackedRows<Winner>(window, float.NegativeInfinity, float.PositiveInfinity);
-            float* xs = (float*)xAddress, ys = (float*)yAddress;
-            var inputs = stackalloc float*[planesAtOnce];
-            var outputs = stackalloc float*[planesAtOnce];
-            var none = stackalloc float*[planesAtOnce];
-            float* starts = stackalloc float[planesAtOnce];
-            for (int i = 0; i < planesAtOnce; i++)
-            {
-                none[i] = null;
-                starts[i] = float.NegativeInfinity;
-            }
-            for (int chunk = start; chunk < end; chunk++)
-            {
-                // Past the last plane the last one again (the same values written twice).
-                for (int i = 0; i < planesAtOnce; i++)
-                {
-                    int plane = Math.Min(chunk * planesAtOnce + i, g.Planes - 1);
-                    inputs[i] = xs + (long)plane * inPlane;
-                    outputs[i] = ys + (long)plane * outPlane;
-                }
-                run.Eight(inputs, none, starts, outputs);
-            }
-        }, DirectConv.ItemsPerChunk((long)outPlane * g.KernelH * g.KernelW * planesAtOnce));
+        PackedRows<Winner>.Run(RowWindow.Of(g), g.Planes, 1, (float*)pinnedX.Pointer, (float*)pinnedY.Pointer, null, null, float.NegativeInfinity,
+            float.NegativeInfinity, float.PositiveInfinity);
     }
 
     /// <summary>The tap where it is greater than the result so far, or NaN; −∞ outside the input.</summary>
