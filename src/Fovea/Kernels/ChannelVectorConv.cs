@@ -607,7 +607,7 @@ internal static unsafe class ChannelVectorConv
                 return;
             }
             int channel0 = _firstChannel + lane0, pixelsPerChannel = _g.OutPixels;
-            int image = pixel / pixelsPerChannel, inPlane = pixel % pixelsPerChannel;
+            int inPlane = pixel % pixelsPerChannel;
             if (inPlane + 4 > pixelsPerChannel || pixel + 4 > _groupPixels || channel0 + 16 > _g.OutChannels)
             {
                 StorePartial(p0, p1, p2, p3, channel0, pixel);
@@ -622,7 +622,7 @@ internal static unsafe class ChannelVectorConv
             var t1 = Avx512F.Shuffle(lo01, lo23, 0xEE);
             var t2 = Avx512F.Shuffle(hi01, hi23, 0x44);
             var t3 = Avx512F.Shuffle(hi01, hi23, 0xEE);
-            long offset = ((long)image * _g.OutChannels + channel0) * pixelsPerChannel + inPlane, step = pixelsPerChannel;
+            long offset = OutputOffset(channel0, pixel), step = pixelsPerChannel;
             if (_residual is not null)
             {
                 // Each output plus its shortcut, as the separate Add computes it, before the clamp (the separate ReLU).
@@ -678,28 +678,19 @@ internal static unsafe class ChannelVectorConv
         private void StorePartial(Vector512<float> p0, Vector512<float> p1, Vector512<float> p2, Vector512<float> p3, int channel0, int pixel)
         {
             float* sums = stackalloc float[64];
+            p0.Store(sums);
+            p1.Store(sums + 16);
+            p2.Store(sums + 32);
+            p3.Store(sums + 48);
             int channels = Math.Min(16, _g.OutChannels - channel0), count = Math.Min(4, _groupPixels - pixel);
-            if (_residual is not null)
-            {
-                p0.Store(sums);
-                p1.Store(sums + 16);
-                p2.Store(sums + 32);
-                p3.Store(sums + 48);
-                for (int p = 0; p < count; p++)
-                {
-                    float* shortcut = _residual + OutputOffset(channel0, pixel + p);
-                    for (int l = 0; l < channels; l++) sums[p * 16 + l] += shortcut[(long)l * _g.OutPixels];
-                }
-                (p0, p1, p2, p3) = (Vector512.Load(sums), Vector512.Load(sums + 16), Vector512.Load(sums + 32), Vector512.Load(sums + 48));
-            }
-            V512.Clamp(p0, _low, _high).Store(sums);
-            V512.Clamp(p1, _low, _high).Store(sums + 16);
-            V512.Clamp(p2, _low, _high).Store(sums + 32);
-            V512.Clamp(p3, _low, _high).Store(sums + 48);
             for (int p = 0; p < count; p++)
             {
-                float* target = _images + OutputOffset(channel0, pixel + p);
-                for (int l = 0; l < channels; l++) target[(long)l * _g.OutPixels] = sums[p * 16 + l];
+                long at = OutputOffset(channel0, pixel + p);
+                float* sum = sums + p * 16;
+                if (_residual is not null)
+                    for (int l = 0; l < channels; l++) sum[l] += _residual[at + (long)l * _g.OutPixels];
+                V512.Clamp(Vector512.Load(sum), _low, _high).Store(sum);
+                for (int l = 0; l < channels; l++) _images[at + (long)l * _g.OutPixels] = sum[l];
             }
         }
 
