@@ -42,9 +42,7 @@ internal static unsafe class SmallPlaneMaxPool
                     float* source = xs + (long)first * inPlane;
                     PixelMajor.FromPlanes(source, inPlane, Lanes, inPlane, pixels);
                     Pool(g, pixels, outputs);
-                    float* target = ys + (long)first * outPlane;
-                    for (int lane = 0; lane < Lanes; lane++)
-                        for (int q = 0; q < outPlane; q++) target[lane * outPlane + q] = outputs[q * Lanes + lane];
+                    PixelMajor.ToPlanes(outputs, outPlane, ys + (long)first * outPlane, outPlane, Lanes);
                 }
             }
             TensorPool.Return(scratch);
