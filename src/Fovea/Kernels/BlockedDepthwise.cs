@@ -31,8 +31,7 @@ internal static unsafe class BlockedDepthwise
     {
         int blocks = (g.InChannels + Lanes - 1) / Lanes, taps = g.KernelHeight * g.KernelWidth;
         // The padded rows and columns the windows read: input pixel p goes to vector where[p] (−1: no window reads it).
-        int rows = (g.OutHeight - 1) * g.StrideHeight + (g.KernelHeight - 1) * g.DilationHeight + 1;
-        int rowLength = (g.OutWidth - 1) * g.StrideWidth + (g.KernelWidth - 1) * g.DilationWidth + 1, padded = rows * rowLength;
+        int rows = g.RowsRead, rowLength = g.ColumnsRead, padded = rows * rowLength;
         int[] layout = TensorPool.RentInts(g.InPixels + g.OutPixels + taps);
         var where = layout.AsSpan(0, g.InPixels);
         for (int p = 0; p < g.InPixels; p++)

@@ -241,8 +241,8 @@ internal static unsafe class ChannelVectorConv
         public InputLayout(ConvGeometry g)
         {
             _g = g;
-            Rows = (g.OutHeight - 1) * g.StrideHeight + (g.KernelHeight - 1) * g.DilationHeight + 1;
-            RowLength = (g.OutWidth - 1) * g.StrideWidth + (g.KernelWidth - 1) * g.DilationWidth + 1;
+            Rows = g.RowsRead;
+            RowLength = g.ColumnsRead;
         }
 
         public int Rows { get; }

@@ -32,6 +32,13 @@ public sealed record ConvGeometry
     public int InPixels => InHeight * InWidth;
     public int OutPixels => OutHeight * OutWidth;
 
+    /// <summary>
+    /// Rows and columns of the padded input that the windows reach, from the first padding row and column (the far
+    /// padding beyond them is never read): what a kernel that pads a copy of the input needs to fill.
+    /// </summary>
+    public int RowsRead => (OutHeight - 1) * StrideHeight + (KernelHeight - 1) * DilationHeight + 1;
+    public int ColumnsRead => (OutWidth - 1) * StrideWidth + (KernelWidth - 1) * DilationWidth + 1;
+
     /// <summary>Inputs one output value reads: (C / groups)·kH·kW, the rows of the im2col matrix and the fan-in.</summary>
     public int WindowLength => InChannelsPerGroup * KernelHeight * KernelWidth;
 

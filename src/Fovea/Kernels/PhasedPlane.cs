@@ -18,8 +18,8 @@ internal readonly unsafe struct PhasedPlane
     public PhasedPlane(ConvGeometry g)
     {
         _g = g;
-        Rows = (g.OutHeight - 1) * g.StrideHeight + (g.KernelHeight - 1) * g.DilationHeight + 1;
-        Columns = (g.OutWidth - 1) * g.StrideWidth + (g.KernelWidth - 1) * g.DilationWidth + 1;
+        Rows = g.RowsRead;
+        Columns = g.ColumnsRead;
         PhaseWidth = (Columns + g.StrideWidth - 1) / g.StrideWidth;
     }
 
