@@ -43,9 +43,7 @@ internal static class InferenceRewrite
         for (int c = 0; c < nodes.Length; c++)
         {
             var conv = nodes[c];
-            if (conv.OpType != "Conv" || conv.Domain.Length > 0 || conv.Outputs.Count != 1 || conv.Inputs.Count is < 2 or > 3
-                || conv.Attributes.Keys.Any(k => k.StartsWith("fovea_", StringComparison.Ordinal))) continue;
-            if (!conv.Attributes.TryGetValue("kernel_shape", out var k) || k.Ints.Count != 2) continue; // 2-D convs only
+            if (!IsPlain2dConv(conv) || conv.Inputs.Count is < 2 or > 3 || conv.Attributes.Keys.Any(k => k.StartsWith("fovea_", StringComparison.Ordinal))) continue;
             if (SoleReader(conv.Outputs[0], readers) is not int a || nodes[a] is not { OpType: "Add", Domain: "", Inputs.Count: 2, Outputs.Count: 1 } add
                 || add.Attributes.Count > 0) continue;
             string shortcut = add.Inputs[0] == conv.Outputs[0] ? add.Inputs[1] : add.Inputs[0];
@@ -79,8 +77,7 @@ internal static class InferenceRewrite
         for (int c = 0; c < nodes.Length; c++)
         {
             var conv = nodes[c];
-            if (conv.OpType != "Conv" || conv.Domain.Length > 0 || conv.Outputs.Count != 1 || conv.Attributes.ContainsKey(FusedRelu)) continue;
-            if (!conv.Attributes.TryGetValue("kernel_shape", out var k) || k.Ints.Count != 2) continue; // 2-D convs only
+            if (!IsPlain2dConv(conv) || conv.Attributes.ContainsKey(FusedRelu)) continue;
             if (SoleReader(conv.Outputs[0], readers) is not int r || nodes[r].Domain.Length > 0 || nodes[r].Outputs.Count != 1) continue;
             if (nodes[r].OpType == "Clip" && ClipBounds(nodes[r], opset, constants) is var (min, max))
             {
@@ -106,6 +103,11 @@ internal static class InferenceRewrite
         }
         return removed.Count == 0 ? graph : graph with { Nodes = nodes.Where((_, i) => !removed.Contains(i)).ToArray() };
     }
+
+    /// <summary>A default-domain Conv with one output and a 2-D kernel: the only convs the fused epilogue serves.</summary>
+    private static bool IsPlain2dConv(OnnxNodeProto node) =>
+        node.OpType == "Conv" && node.Domain.Length == 0 && node.Outputs.Count == 1
+        && node.Attributes.TryGetValue("kernel_shape", out var kernel) && kernel.Ints.Count == 2;
 
     /// <summary>For each value, the indices of the nodes that read it, and -1 when it is a graph output.</summary>
     private static Dictionary<string, List<int>> Readers(OnnxGraphProto graph)

@@ -41,10 +41,7 @@ internal static class ConvOps
     /// </summary>
     private static Tensor WithResidual(ConvOperands op, SpatialAttributes.Axis[] axes, Tensor shortcut, ConvEpilogue epilogue, int group)
     {
-        if (axes.Length == 2 && axes[0].PadBegin == axes[0].PadEnd && axes[1].PadBegin == axes[1].PadEnd
-            && F.TryConv2dFused(null, op.X, op.W, op.B, (axes[0].Stride, axes[1].Stride), (axes[0].PadBegin, axes[1].PadBegin),
-                (axes[0].Dilation, axes[1].Dilation), op.Group, epilogue with { Residual = shortcut }) is { } fused)
-            return fused;
+        if (axes.Length == 2 && TryFused(op, axes, epilogue with { Residual = shortcut }) is { } fused) return fused;
         var y = axes.Length <= 2 ? ThroughConv2d(op, axes) : ConvNd(op.X, op.W, op.B, axes, group);
         var sum = F.Add(y, shortcut);
         var result = epilogue.Relu ? F.Relu(sum) : sum;
@@ -59,10 +56,7 @@ internal static class ConvOps
     /// <summary>Conv, then ReLU and (optionally) a 2×2 max pool, or a clip: in one pass where the fused kernel takes the geometry, else one op after the other.</summary>
     private static Tensor Fused(ConvOperands op, SpatialAttributes.Axis[] axes, ConvEpilogue epilogue)
     {
-        var (h, v) = (axes[0], axes[1]);
-        if (h.PadBegin == h.PadEnd && v.PadBegin == v.PadEnd
-            && F.TryConv2dFused(null, op.X, op.W, op.B, (h.Stride, v.Stride), (h.PadBegin, v.PadBegin), (h.Dilation, v.Dilation), op.Group, epilogue) is { } fused)
-            return fused;
+        if (TryFused(op, axes, epilogue) is { } fused) return fused;
         var y = ThroughConv2d(op, axes);
         if (epilogue.Clip is var (low, high))
         {
@@ -78,6 +72,15 @@ internal static class ConvOps
             if (!ReferenceEquals(activated, result)) activated.Dispose();
         }
         return result;
+    }
+
+    /// <summary>A 2-D conv and its epilogue in one pass, where the pads are symmetric and the fused kernel takes them; else null.</summary>
+    private static Tensor? TryFused(ConvOperands op, SpatialAttributes.Axis[] axes, ConvEpilogue epilogue)
+    {
+        var (h, v) = (axes[0], axes[1]);
+        return h.PadBegin == h.PadEnd && v.PadBegin == v.PadEnd
+            ? F.TryConv2dFused(null, op.X, op.W, op.B, (h.Stride, v.Stride), (h.PadBegin, v.PadBegin), (h.Dilation, v.Dilation), op.Group, epilogue)
+            : null;
     }
 
     /// <summary>
