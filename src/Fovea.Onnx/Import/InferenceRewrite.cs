@@ -20,8 +20,146 @@ internal static class InferenceRewrite
     public const string FusedClipMin = "fovea_fused_clip_min", FusedClipMax = "fovea_fused_clip_max";
 
     /// <summary>Rewrites <paramref name="graph"/> of a model importing <paramref name="opset"/> of the default domain (Clip's bounds moved from attributes to inputs at 11).</summary>
-    public static OnnxGraphProto Apply(OnnxGraphProto graph, long opset) =>
-        opset >= 7 ? FuseResiduals(FuseActivations(FoldBatchNorms(graph), opset)) : FuseActivations(FoldBatchNorms(graph), opset);
+    public static OnnxGraphProto Apply(OnnxGraphProto graph, long opset)
+    {
+        var fused = MergeBranches(FuseActivations(FoldBatchNorms(graph), opset));
+        return opset >= 7 ? FuseResiduals(fused) : fused;
+    }
+
+    /// <summary>Attribute the rewrite gives the Conv node that two branches' convs became (see <see cref="MergeBranches"/>).</summary>
+    public const string MergedBranches = "fovea_merged_branches";
+
+    /// <summary>
+    /// A 1×1 conv and a 3×3 conv with "same" padding, of the same input, whose outputs a Concat along channels alone reads
+    /// (a SqueezeNet Fire module's expands), with the same fused activation, become one 3×3 conv that writes the Concat's
+    /// output: the 1×1 conv's weights at the centre taps, zeros at the others, which <see cref="Kernels.ChannelVectorConv"/>
+    /// skips for whole blocks of channels (<see cref="MergedBranches"/> sends the node there). The Concat's copy, one pass
+    /// over the input and one parallel region go. Each output sums the same products (plus, for 1×1 channels sharing a
+    /// block with 3×3 ones, zeros), though not always in the order the separate 1×1 conv's kernel would.
+    /// </summary>
+    private static OnnxGraphProto MergeBranches(OnnxGraphProto graph)
+    {
+        var initializers = new Dictionary<string, OnnxValue>();
+        foreach (var (name, value) in graph.Initializers)
+            if (!initializers.TryAdd(name, value)) return graph;
+        var readers = Readers(graph);
+        var producers = new Dictionary<string, int>();
+        for (int i = 0; i < graph.Nodes.Count; i++)
+            foreach (var output in graph.Nodes[i].Outputs) producers.TryAdd(output, i);
+        // Exporters write equal initialisers once and pass the copies through Identity nodes (torch.onnx does so for
+        // SqueezeNet's biases, all zeros at initialisation): those outputs are the same constants.
+        var constants = new Dictionary<string, OnnxValue>(initializers);
+        foreach (var node in graph.Nodes)
+            if (node is { OpType: "Identity", Domain: "", Inputs.Count: 1, Outputs.Count: 1 } && constants.TryGetValue(node.Inputs[0], out var source))
+                constants.TryAdd(node.Outputs[0], source);
+
+        var nodes = graph.Nodes.ToArray();
+        var removed = new HashSet<int>();
+        var added = new List<(string Name, OnnxValue Value)>();
+        for (int k = 0; k < nodes.Length; k++)
+        {
+            var concat = nodes[k];
+            if (concat is not { OpType: "Concat", Domain: "", Inputs.Count: 2, Outputs.Count: 1 } || concat.Attributes.Count != 1
+                || !concat.Attributes.TryGetValue("axis", out var axis) || axis.Int != 1) continue;
+            if (!producers.TryGetValue(concat.Inputs[0], out int a) || !producers.TryGetValue(concat.Inputs[1], out int b) || a == b
+                || SoleReader(concat.Inputs[0], readers) != k || SoleReader(concat.Inputs[1], readers) != k) continue;
+            if (Branch(nodes[a], constants) is not { } first || Branch(nodes[b], constants) is not { } second
+                || nodes[a].Inputs[0] != nodes[b].Inputs[0] || first.Side == second.Side || first.Weight.Dims[1] != second.Weight.Dims[1]
+                || !SameActivation(nodes[a], nodes[b])) continue;
+            var (weight, bias) = Merge(first, second);
+            string weightName = Unique(concat.Outputs[0] + "_merged_weight", initializers);
+            initializers[weightName] = weight;
+            added.Add((weightName, weight));
+            var inputs = new List<string> { nodes[a].Inputs[0], weightName };
+            if (bias is not null)
+            {
+                string biasName = Unique(concat.Outputs[0] + "_merged_bias", initializers);
+                initializers[biasName] = bias;
+                added.Add((biasName, bias));
+                inputs.Add(biasName);
+            }
+            var wide = first.Side == 3 ? nodes[a] : nodes[b];
+            nodes[k] = wide with
+            {
+                Inputs = inputs,
+                Outputs = [concat.Outputs[0]],
+                Attributes = new Dictionary<string, OnnxAttributeProto>(wide.Attributes) { [MergedBranches] = Flag(MergedBranches) },
+            };
+            removed.Add(a);
+            removed.Add(b);
+        }
+        if (removed.Count == 0) return graph;
+        var kept = nodes.Where((_, i) => !removed.Contains(i)).ToArray();
+        var used = kept.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)).ToHashSet();
+        var values = graph.Initializers.Concat(added).Where(i => used.Contains(i.Name)).ToArray();
+        return graph with { Nodes = kept, Initializers = values };
+    }
+
+    /// <summary>A branch conv <see cref="MergeBranches"/> takes: its kernel side (1 or 3) and its float weight [O, C, k, k] and bias [O] (or none), both constants.</summary>
+    private sealed record BranchConv(int Side, OnnxValue Weight, OnnxValue? Bias);
+
+    /// <summary>
+    /// A plain 2-D conv of side 1 (no padding) or 3 (padding 1 on every side): stride and dilation 1, one group, no
+    /// auto_pad, its weight and bias float constants, and nothing fused into it but a ReLU or a clip. Null otherwise.
+    /// </summary>
+    private static BranchConv? Branch(OnnxNodeProto conv, Dictionary<string, OnnxValue> constants)
+    {
+        if (!IsPlain2dConv(conv) || conv.Inputs.Count is < 2 or > 3) return null;
+        int side = conv.Attributes["kernel_shape"].Ints is [1L, 1L] ? 1 : conv.Attributes["kernel_shape"].Ints is [3L, 3L] ? 3 : 0;
+        if (side == 0) return null;
+        foreach (var (name, a) in conv.Attributes)
+        {
+            bool plain = name switch
+            {
+                "kernel_shape" or FusedRelu or FusedClipMin or FusedClipMax => true,
+                "pads" => a.Ints.Count == 4 && a.Ints.All(p => p == side / 2),
+                "strides" or "dilations" => a.Ints.All(v => v == 1),
+                "group" => a.Int == 1,
+                "auto_pad" => a.String == "NOTSET",
+                _ => false,
+            };
+            if (!plain) return null;
+        }
+        if (side == 3 && !conv.Attributes.ContainsKey("pads")) return null;
+        if (!constants.TryGetValue(conv.Inputs[1], out var weight) || !weight.IsFloat || weight.Dims.Length != 4
+            || weight.Dims[2] != side || weight.Dims[3] != side) return null;
+        OnnxValue? bias = null;
+        if (conv.Inputs.Count == 3 && conv.Inputs[2].Length > 0
+            && (!constants.TryGetValue(conv.Inputs[2], out bias) || !bias.IsFloat || bias.Dims is not [var o] || o != weight.Dims[0])) return null;
+        return new BranchConv(side, weight, bias);
+    }
+
+    /// <summary>Whether two convs have the same activation fused into them (a ReLU, the same clip, or none).</summary>
+    private static bool SameActivation(OnnxNodeProto a, OnnxNodeProto b)
+    {
+        foreach (var name in new[] { FusedRelu, FusedClipMin, FusedClipMax })
+        {
+            bool inA = a.Attributes.TryGetValue(name, out var x), inB = b.Attributes.TryGetValue(name, out var y);
+            if (inA != inB || inA && (x!.Int != y!.Int || !x.Float.Equals(y.Float))) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The two branches' weights as one 3×3 conv's, in the Concat's order (a 1×1 kernel at the centre tap), and their biases (zeros for one without).</summary>
+    private static (OnnxValue Weight, OnnxValue? Bias) Merge(BranchConv first, BranchConv second)
+    {
+        int channels = first.Weight.Dims[1], outputs = first.Weight.Dims[0] + second.Weight.Dims[0];
+        var weight = Tensor.Zeros(outputs, channels, 3, 3);
+        var bias = first.Bias is null && second.Bias is null ? null : Tensor.Zeros(outputs);
+        var target = weight.Span;
+        int offset = 0;
+        foreach (var branch in new[] { first, second })
+        {
+            float[] w = branch.Weight.Floats!.ToArray();
+            int count = branch.Weight.Dims[0];
+            if (branch.Side == 3) w.CopyTo(target[(offset * channels * 9)..]);
+            else
+                for (int f = 0; f < count * channels; f++) target[(offset * channels + f) * 9 + 4] = w[f];
+            if (bias is not null && branch.Bias is not null) branch.Bias.Floats!.Span.CopyTo(bias.Span[offset..]);
+            offset += count;
+        }
+        return (OnnxValue.Float(weight), bias is null ? null : OnnxValue.Float(bias));
+    }
 
     /// <summary>
     /// Attribute the rewrite gives a Conv node whose output an Add alone read: the Add's other operand became the node's

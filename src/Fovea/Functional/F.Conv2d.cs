@@ -67,7 +67,8 @@ public static partial class F
             (weight.Shape[2], weight.Shape[3]), stride, padding, dilation, groups);
         // Only where Conv2d itself takes a kernel that fuses, so that fused and separate ops give the same bits.
         var (fg, w) = Cropped(g, x, weight, bias) ?? (g, weight);
-        var kernel = ForwardKernelOf(fg, inference: true);
+        // Merged branches (zero taps for whole blocks of channels) run where those taps are skipped, wherever they can.
+        var kernel = epilogue.MergedBranches && ChannelVectorConv.Runs(fg) ? ConvForwardKernel.ChannelVector : ForwardKernelOf(fg, inference: true);
         if (kernel is not (ConvForwardKernel.BatchedIm2Col or ConvForwardKernel.Implicit or ConvForwardKernel.Im2Col) && epilogue.Bounds is (float low, float high))
         {
             var clamped = Tensor.Empty(g.Batch, outChannels, g.OutHeight, g.OutWidth);

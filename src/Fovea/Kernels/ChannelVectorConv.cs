@@ -16,8 +16,12 @@ namespace Fovea.Kernels;
 /// </summary>
 internal static unsafe class ChannelVectorConv
 {
-    /// <summary>Output pixels below which a map is small enough that the pixel-vectorised GEMMs' column tiles run part-empty.</summary>
-    private const int MaxSmallMapPixels = 64;
+    /// <summary>
+    /// Output pixels up to which a map is small enough to run here at any batch: the pixel-vectorised GEMMs' column tiles
+    /// run part-empty up to 64, and up to SqueezeNet-style's 11×11 maps this kernel still beat the implicit GEMM (16→64
+    /// 3×3 at batch 32 on two threads: 320 → 299 µs).
+    /// </summary>
+    private const int MaxSmallMapPixels = 128;
 
     /// <summary>
     /// Whether the inference of <paramref name="g"/> runs here: AVX-512, one group, at least 16 output channels (a
@@ -29,10 +33,13 @@ internal static unsafe class ChannelVectorConv
     /// Training keeps the GEMM kernels, whose backward passes share their layouts.
     /// </summary>
     public static bool Supports(ConvGeometry g) =>
-        Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16
+        Runs(g)
         && (!GemmFillsItsTiles((long)g.Batch * g.OutPixels) || g.Batch == 1 && (long)g.OutPixels * g.WindowLength * g.OutChannels < MinSplitMultiplyAdds)
         && (g.OutPixels <= MaxSmallMapPixels || g.InChannels <= 4 && (g.StrideHeight > 1 || g.StrideWidth > 1)
             || g.Batch == 1 && g.InChannels >= 8 && g.OutPixels <= MaxSingleImagePixels);
+
+    /// <summary>Whether <paramref name="g"/> can run here at all (<see cref="Supports"/> adds where it is the fastest): AVX-512, one group, 16 output channels or more.</summary>
+    public static bool Runs(ConvGeometry g) => Avx512F.IsSupported && g.Groups == 1 && g.OutChannels >= 16;
 
     /// <summary>
     /// Output pixels up to which a single image (batch-1 latency) runs here rather than on the implicit GEMM split between
@@ -64,7 +71,11 @@ internal static unsafe class ChannelVectorConv
 
     /// <summary>
     /// Weights [O, C, kH, kW] packed by blocks of 16·V output channels, tap-major within a block ([block][tap][16·V],
-    /// zero beyond O). Immutable once built, so it can be kept per weight tensor (see ConvPlans).
+    /// zero beyond O), each block keeping only its live taps: those where some of its weights are not zero. A 3×3 conv
+    /// whose first channels are a 1×1 conv's, zero but for the centre (two branches merged, as SqueezeNet's expand
+    /// convs once their Concat is folded in, see InferenceRewrite), then costs its blocks of 1×1 channels a ninth. A tap
+    /// skipped reads nothing, as the 1×1 conv itself would not (an infinite input there no longer turns 0·x into NaN).
+    /// Immutable once built, so it can be kept per weight tensor (see ConvPlans).
     /// </summary>
     public sealed class Packed
     {
@@ -74,28 +85,48 @@ internal static unsafe class ChannelVectorConv
             int width = 16 * Vectors, taps = g.WindowLength;
             Blocks = (g.OutChannels + width - 1) / width;
             Weights = GC.AllocateUninitializedArray<float>(Blocks * taps * width);
-            TapOffsets = new InputLayout(g).TapOffsets();
+            TapOffsets = new int[Blocks * taps];
+            LiveTaps = new int[Blocks];
+            int[] offsets = new InputLayout(g).TapOffsets();
             // Written in order, read down the block's weight rows (16·V rows, whose cache lines stay in L1 from one tap to
             // the next); the other way round, every write went to another cache line and packing cost a fifth of the conv.
             for (int block = 0; block < Blocks; block++)
             {
-                int rows = Math.Min(width, g.OutChannels - block * width);
+                int rows = Math.Min(width, g.OutChannels - block * width), live = 0;
                 for (int t = 0; t < taps; t++)
                 {
-                    var target = Weights.AsSpan((block * taps + t) * width, width);
                     int source = block * width * taps + t;
+                    bool used = false;
+                    for (int l = 0; l < rows && !used; l++) used = weight[source + l * taps] != 0f;
+                    // A block of zeros still runs one tap, so that its outputs (the bias) are written.
+                    if (!used && (live > 0 || t < taps - 1)) continue;
+                    var target = Weights.AsSpan((block * taps + live) * width, width);
                     for (int l = 0; l < rows; l++) target[l] = weight[source + l * taps];
                     target[rows..].Clear();
+                    TapOffsets[block * taps + live++] = offsets[t];
                 }
+                LiveTaps[block] = live;
             }
+            UnevenBlocks = LiveTaps.Distinct().Count() > 1;
         }
 
         public int Vectors { get; }
         public int Blocks { get; }
+
+        /// <summary>[block][live tap][16·V]; each block starts WindowLength taps after the last.</summary>
         public float[] Weights { get; }
 
-        /// <summary>Each tap's offset from a pixel's window origin in the padded input (see InputLayout), built once with the weights.</summary>
+        /// <summary>
+        /// Each block's live taps' offsets from a pixel's window origin in the padded input (see InputLayout), [block][live
+        /// tap], blocks WindowLength apart, built once with the weights.
+        /// </summary>
         public int[] TapOffsets { get; }
+
+        /// <summary>How many taps each block keeps.</summary>
+        public int[] LiveTaps { get; }
+
+        /// <summary>Whether the blocks keep different numbers of taps, and so cost different amounts.</summary>
+        public bool UnevenBlocks { get; }
     }
 
     /// <summary>
@@ -140,7 +171,11 @@ internal static unsafe class ChannelVectorConv
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
         long multiplyAdds = (long)images * mapPixels * g.WindowLength * 16 * packed.Vectors;
-        int bands = items >= Parallelism.Threads || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
+        // Blocks that keep different numbers of taps (merged branches) cost different amounts: with fewer image groups than
+        // threads, a thread's share is then a band of every block rather than a run of blocks (at batch 1 a merged Fire
+        // module's two blocks of 1×1 channels went to one thread, its two of 3×3 channels to the other).
+        bool uneven = groups < Parallelism.Threads && packed.UnevenBlocks;
+        int bands = (items >= Parallelism.Threads && !uneven) || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
         // Windows that read the input exactly, with no padding and nothing skipped (1×1 convs, unpadded ones whose windows
         // reach every edge), read it in place: the padded copy would be the input itself. Copying it cost MobileNetV2's
         // 1×1 projections on 2×2 maps at batch 32 (16 images a group, 96 channels: 1536 tiny planes) 90 % of their time.
@@ -161,7 +196,9 @@ internal static unsafe class ChannelVectorConv
                 {
                     for (int item = start; item < end; item++)
                     {
-                        int band = item % bands, block = item / bands % packed.Blocks, group = item / bands / packed.Blocks;
+                        // Items run band-major where blocks are uneven (a thread's chunk is then whole bands), else band-minor.
+                        int band = uneven ? item / items : item % bands, rest = uneven ? item % items : item / bands;
+                        int block = rest % packed.Blocks, group = rest / packed.Blocks;
                         int first = group * images, count = Math.Min(images, g.Batch - first);
                         int groupPixels = count * mapPixels;
                         int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
@@ -184,7 +221,7 @@ internal static unsafe class ChannelVectorConv
                         float* biasTile = pp + paddedLength, sums = biasTile + SumsLength;
                         float* input = inPlace ? xs + (long)first * g.InChannels * g.InPixels : pp;
                         ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
-                        var run = new Tiles(g, layout, offs, sums, biasTile, input, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
+                        var run = new Tiles(g, layout, offs + (long)block * g.WindowLength, packed.LiveTaps[block], sums, biasTile, input, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
                             ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
                             rs == null ? null : rs + (long)first * g.OutChannels * outPlane);
                         run.Run(packed.Vectors, firstPixel, endPixel, origin);
@@ -335,7 +372,7 @@ internal static unsafe class ChannelVectorConv
     /// running sums kept in scratch between blocks: run tile by tile over all taps, the weights of a wide layer
     /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
     /// </summary>
-    private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, float* sums, float* biasTile, float* padded, float* weights,
+    private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, int taps, float* sums, float* biasTile, float* padded, float* weights,
         float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool, float* residual)
     {
         /// <summary>The group's shortcut, laid out as <see cref="_images"/> (null: none), added to each output before the clamp.</summary>
@@ -346,6 +383,7 @@ internal static unsafe class ChannelVectorConv
         private readonly ConvGeometry _g = g;
         private readonly InputLayout _layout = layout;
         private readonly int* _offsets = offsets;
+        private readonly int _taps = taps;
         private readonly float* _sums = sums, _biasTile = biasTile, _padded = padded, _weights = weights, _images = images;
         private readonly int _firstChannel = firstChannel, _groupPixels = groupPixels;
         private readonly float _low = low, _high = high;
@@ -353,7 +391,7 @@ internal static unsafe class ChannelVectorConv
         /// <summary>Output pixels [<paramref name="first"/>, <paramref name="end"/>) of this block, numbered image after image of the group, row-major within each, a tile at a time.</summary>
         public void Run(int vectors, int first, int end, int* originOffsets)
         {
-            int pixels = PixelsPerTile(vectors), taps = _g.WindowLength, block = TapsPerBlock(vectors);
+            int pixels = PixelsPerTile(vectors), taps = _taps, block = TapsPerBlock(vectors);
             // Every tile's window origins, walked once rather than found once per block of taps (two divisions a pixel
             // were a tenth of a 64-channel 14×14 conv). A tile's pixels may span rows and images (a 2×2 map is one tile
             // of 4); past the group's end they repeat its last pixel.

@@ -14,10 +14,13 @@ namespace Fovea.Kernels;
 /// Fused, the full-size activation is never written and read back by separate passes (in a small CNN those
 /// passes cost as much as the conv). Each value goes through the same float operations as the separate ops
 /// (conv + bias, then (v − mean)·scale + shift, then max(v, 0); max pooling commutes with ReLU), so the fused
-/// result is bitwise the one of conv → BatchNorm → ReLU → MaxPool computed apart.
+/// result is bitwise the one of conv → BatchNorm → ReLU → MaxPool computed apart. <paramref name="MergedBranches"/> says
+/// the weights are two branches' merged into one conv, with zero taps for whole blocks of output channels (an imported
+/// Fire module's 1×1 and 3×3 expands, see InferenceRewrite): the conv then runs on <see cref="ChannelVectorConv"/>, which
+/// skips those taps, wherever that kernel can run.
 /// </summary>
 internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNormAffine? Norm = null, (float Low, float High)? Clip = null,
-    Tensor? Residual = null)
+    Tensor? Residual = null, bool MergedBranches = false)
 {
     public bool IsNone => !Relu && !MaxPool2x2 && Norm is null && Clip is null && Residual is null;
 

@@ -191,7 +191,64 @@ public class ConvKernelTests
         return image;
     }
 
-    private static float[] NaiveConv(float[] x, float[] w, float[] b, ConvGeometry g)
+    /// <summary>
+    /// ChannelVectorConv keeps, per block of output channels, only the taps with a weight that is not zero: a 3×3 conv
+    /// whose first block is a 1×1 conv's (zeros but for the centre, as merged Fire expands), a block of zeros (its bias
+    /// only), partial blocks; 16, 32 and 64 channels a block; a single image in bands; batches of tiny maps.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 16, 11, 11, 128, 64)] // blocks of 64: the first a 1×1 conv's, the second a 3×3's; bands
+    [InlineData(3, 8, 5, 5, 40, 16)]     // blocks of 32: the first shared by 1×1 and 3×3 channels, the second all zeros
+    [InlineData(2, 5, 2, 2, 16, 16)]     // one block of 16, all 1×1
+    [InlineData(4, 6, 7, 6, 96, 64)]     // 64 channels of 1×1 and a partial 3×3 block
+    public void ChannelVectorConvSkipsTheTapsABlockDoesNotUse(int batch, int channels, int height, int width, int outputs, int centreOnly)
+    {
+        var g = ConvGeometry.Of("test", new TensorShape(batch, channels, height, width), channels, outputs, (3, 3), (1, 1), 1, (1, 1));
+        Assert.True(ChannelVectorConv.Runs(g));
+        var x = TestArrays.Gaussian(g.InputShape.Length, 21);
+        var w = TestArrays.Gaussian(outputs * g.WindowLength, 22);
+        var b = TestArrays.Gaussian(outputs, 23);
+        for (int o = 0; o < centreOnly; o++)
+            for (int t = 0; t < g.WindowLength; t++)
+                if (t % 9 != 4) w[o * g.WindowLength + t] = 0f;
+        // The last 16 outputs: all zeros, their bias only.
+        if (outputs > centreOnly + 16) w.AsSpan((outputs - 16) * g.WindowLength).Clear();
+        // An infinite input: a 1×1 conv reads it at its own pixel only; the centre-only outputs elsewhere stay finite.
+        x[g.InPixels + width + 1] = float.PositiveInfinity;
+        var packed = new ChannelVectorConv.Packed(g, w);
+        var y = new float[g.OutputShape.Length];
+        ChannelVectorConv.Forward(g, packed, x, b, y);
+        // The definition with the products of the taps no weight of the block uses left out (they read nothing; a block
+        // of zeros keeps its last tap).
+        int block = 16 * packed.Vectors;
+        var live = new bool[outputs * g.WindowLength];
+        for (int o = 0; o < outputs; o++)
+        {
+            int first = o / block * block, end = Math.Min(outputs, first + block);
+            bool any = false;
+            for (int t = 0; t < g.WindowLength; t++)
+            {
+                for (int r = first; r < end; r++) live[o * g.WindowLength + t] |= w[r * g.WindowLength + t] != 0f;
+                any |= live[o * g.WindowLength + t];
+            }
+            if (!any) live[o * g.WindowLength + g.WindowLength - 1] = true;
+        }
+        var expected = NaiveConv(x, w, b, g, live);
+        for (int i = 0; i < y.Length; i++)
+        {
+            if (float.IsFinite(expected[i])) Assert.True(Math.Abs(expected[i] - y[i]) <= 1e-5 + 1e-5 * Math.Abs(expected[i]), $"output {i}: {expected[i]} vs {y[i]}");
+            else Assert.False(float.IsFinite(y[i]), $"output {i}: {expected[i]} vs {y[i]}");
+        }
+        // The centre-only outputs away from the infinite pixel read no other: finite, as the 1×1 conv's.
+        for (int o = 0; o < centreOnly / block * block; o++)
+            for (int p = 0; p < g.OutPixels; p++)
+                if (p != width + 1) Assert.True(float.IsFinite(y[o * g.OutPixels + p]), $"channel {o}, pixel {p}");
+        Assert.Equal(packed.Blocks, packed.LiveTaps.Length);
+        if (centreOnly >= block) Assert.Equal(channels, packed.LiveTaps[0]); // a 1×1 block's: one tap a channel
+    }
+
+    /// <summary>The conv from its definition, in double; where <paramref name="live"/> is given ([O][window]), the taps it marks false are left out.</summary>
+    private static float[] NaiveConv(float[] x, float[] w, float[] b, ConvGeometry g, bool[]? live = null)
     {
         var y = new float[g.OutputShape.Length];
         int cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
@@ -206,7 +263,10 @@ public class ConvKernelTests
                         for (int c = 0; c < cg; c++)
                             for (int ki = 0; ki < g.KernelHeight; ki++)
                                 for (int kj = 0; kj < g.KernelWidth; kj++)
-                                    sum += (double)w[((o * cg + c) * g.KernelHeight + ki) * g.KernelWidth + kj] * Pixel(image, g, c, oh, ow, ki, kj);
+                                {
+                                    int tap = (c * g.KernelHeight + ki) * g.KernelWidth + kj;
+                                    if (live is null || live[o * g.WindowLength + tap]) sum += (double)w[o * g.WindowLength + tap] * Pixel(image, g, c, oh, ow, ki, kj);
+                                }
                         y[((n * g.OutChannels + o) * g.OutHeight + oh) * g.OutWidth + ow] = (float)sum;
                     }
             }

@@ -21,7 +21,8 @@ internal static class ConvOps
         ConvOperands.CheckWeight(node, spatial.Kernel, group, transposed: false);
         bool clipped = node.Has(InferenceRewrite.FusedClipMin);
         (float, float) clip = (node.Float(InferenceRewrite.FusedClipMin, float.NegativeInfinity), node.Float(InferenceRewrite.FusedClipMax, float.PositiveInfinity));
-        var epilogue = new ConvEpilogue(node.Int(InferenceRewrite.FusedRelu, 0) != 0, node.Int(InferenceRewrite.FusedMaxPool, 0) != 0, Clip: clipped ? clip : null);
+        var epilogue = new ConvEpilogue(node.Int(InferenceRewrite.FusedRelu, 0) != 0, node.Int(InferenceRewrite.FusedMaxPool, 0) != 0, Clip: clipped ? clip : null,
+            MergedBranches: node.Int(InferenceRewrite.MergedBranches, 0) != 0);
         bool residual = node.Int(InferenceRewrite.FusedResidual, 0) != 0;
         return inputs =>
         {

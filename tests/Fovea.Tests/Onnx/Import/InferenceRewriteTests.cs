@@ -1,6 +1,7 @@
 using Fovea.Nn;
 using Fovea.Onnx;
 using Fovea.Onnx.Import;
+using Fovea.Tests.Support;
 
 namespace Fovea.Tests.Onnx.Import;
 
@@ -81,6 +82,65 @@ public class InferenceRewriteTests
         Assert.Equal(expected.Shape, actual.Shape);
         Assert.Equal(expected.ToArray(), actual.ToArray());
         if (relu) Assert.Contains(0f, actual.ToArray());
+    }
+
+    /// <summary>
+    /// A Fire module's expands, a 1×1 and a 3×3 conv of the squeeze's output each with its ReLU, read alone by a Concat
+    /// along channels, run as one 3×3 conv writing the Concat's output (the 1×1 weights at the centre taps), with the
+    /// separate ops' values: either order, with and without biases (one passed through an Identity, as torch.onnx writes
+    /// equal initialisers once), on 11×11, 5×5 and 2×2 maps. An infinite input stays where the 1×1 conv puts it.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 11, 16, 64, 64, true, true)]
+    [InlineData(1, 5, 32, 64, 128, false, true)]
+    [InlineData(3, 2, 48, 64, 64, true, false)]
+    public void FireExpandsMergeIntoOneConv(int batch, int size, int squeeze, int e1, int e3, bool oneByOneFirst, bool biases)
+    {
+        var rng = new Rng(11);
+        using var ws = Tensor.Normal(new TensorShape(squeeze, 8, 1, 1), 0f, 0.4f, rng);
+        using var w1 = Tensor.Normal(new TensorShape(e1, squeeze, 1, 1), 0f, 0.3f, rng);
+        using var w3 = Tensor.Normal(new TensorShape(e3, squeeze, 3, 3), 0f, 0.1f, rng);
+        using var b1 = Tensor.Normal(new TensorShape(e1), 0f, 0.3f, rng);
+        using var b3 = Tensor.Normal(new TensorShape(e3), 0f, 0.3f, rng);
+        var g = new OnnxGraph(13);
+        var oneByOne = new OnnxAttribute("kernel_shape", Ints: [1, 1]);
+        string s = g.Node("Relu", [g.Node("Conv", ["x", g.Initializer("ws", ws.Span, squeeze, 8, 1, 1)], oneByOne)]);
+        string b1Name = biases ? g.Node("Identity", [g.Initializer("b1", b1.Span, e1)]) : "";
+        string[] inputs1 = biases ? [s, g.Initializer("w1", w1.Span, e1, squeeze, 1, 1), b1Name] : [s, g.Initializer("w1", w1.Span, e1, squeeze, 1, 1)];
+        string[] inputs3 = biases ? [s, g.Initializer("w3", w3.Span, e3, squeeze, 3, 3), g.Initializer("b3", b3.Span, e3)] : [s, g.Initializer("w3", w3.Span, e3, squeeze, 3, 3)];
+        string expand1 = g.Node("Relu", [g.Node("Conv", inputs1, oneByOne, new OnnxAttribute("pads", Ints: [0, 0, 0, 0]))]);
+        string expand3 = g.Node("Relu", [g.Node("Conv", inputs3, new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("pads", Ints: [1, 1, 1, 1]))]);
+        g.NamedNode("y", "Concat", oneByOneFirst ? [expand1, expand3] : [expand3, expand1], new OnnxAttribute("axis", Int: 1));
+        byte[] bytes = g.ToModel("x", [1, 8, size, size], "y", [1, e1 + e3, size, size]);
+        var fused = OnnxModel.Load(bytes);
+        var plain = OnnxModel.Load(bytes, forTraining: true);
+        Assert.Contains($"{2 + (biases ? 1 : 0)} nodes", fused.ToString());
+        Assert.Contains($"{7 + (biases ? 1 : 0)} nodes", plain.ToString());
+        using var _ = Autograd.NoGrad();
+        using var x = Tensor.Normal(new TensorShape(batch, 8, size, size), 0f, 1f, new Rng(12));
+        using var expected = plain.Forward(x);
+        using var actual = fused.Forward(x);
+        Assert.Equal(expected.Shape, actual.Shape);
+        TensorAssert.Close(expected.ToArray(), actual.ToArray(), 1e-5, 1e-5, "merged expands");
+    }
+
+    /// <summary>Expands with different activations, or a Concat along another axis, stay separate nodes.</summary>
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 0)]
+    public void BranchesThatDifferAreNotMerged(bool sameActivation, int axis)
+    {
+        var w1 = new float[16 * 4];
+        var w3 = new float[16 * 4 * 9];
+        w1.AsSpan().Fill(0.25f);
+        w3.AsSpan().Fill(0.125f);
+        var g = new OnnxGraph(13);
+        string expand1 = g.Node("Relu", [g.Node("Conv", ["x", g.Initializer("w1", w1, 16, 4, 1, 1)], new OnnxAttribute("kernel_shape", Ints: [1, 1]))]);
+        string conv3 = g.Node("Conv", ["x", g.Initializer("w3", w3, 16, 4, 3, 3)], new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("pads", Ints: [1, 1, 1, 1]));
+        string expand3 = sameActivation ? g.Node("Relu", [conv3]) : conv3;
+        g.NamedNode("y", "Concat", [expand1, expand3], new OnnxAttribute("axis", Int: axis));
+        var model = OnnxModel.Load(g.ToModel("x", [2, 4, 5, 5], "y", axis == 1 ? [2, 32, 5, 5] : [4, 16, 5, 5]));
+        Assert.Contains("3 nodes", model.ToString());
     }
 
     /// <summary>A Clip with constant bounds (ReLU6 as exporters write it) merges into the Conv before it, bitwise: bounds as initialisers (opset 13), absent, or attributes (opset 6).</summary>
