@@ -39,13 +39,9 @@ internal static class InferenceRewrite
     /// </summary>
     private static OnnxGraphProto MergeBranches(OnnxGraphProto graph)
     {
-        var initializers = new Dictionary<string, OnnxValue>();
-        foreach (var (name, value) in graph.Initializers)
-            if (!initializers.TryAdd(name, value)) return graph;
+        if (UniqueInitializers(graph) is not { } initializers) return graph;
         var readers = Readers(graph);
-        var producers = new Dictionary<string, int>();
-        for (int i = 0; i < graph.Nodes.Count; i++)
-            foreach (var output in graph.Nodes[i].Outputs) producers.TryAdd(output, i);
+        var producers = Producers(graph);
         // Exporters write equal initialisers once and pass the copies through Identity nodes (torch.onnx does so for
         // SqueezeNet's biases, all zeros at initialisation): those outputs are the same constants.
         var constants = new Dictionary<string, OnnxValue>(initializers);
@@ -88,11 +84,7 @@ internal static class InferenceRewrite
             removed.Add(a);
             removed.Add(b);
         }
-        if (removed.Count == 0) return graph;
-        var kept = nodes.Where((_, i) => !removed.Contains(i)).ToArray();
-        var used = kept.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)).ToHashSet();
-        var values = graph.Initializers.Concat(added).Where(i => used.Contains(i.Name)).ToArray();
-        return graph with { Nodes = kept, Initializers = values };
+        return removed.Count == 0 ? graph : Without(graph, nodes, removed, graph.Initializers.Concat(added));
     }
 
     /// <summary>A branch conv <see cref="MergeBranches"/> takes: its kernel side (1 or 3) and its float weight [O, C, k, k] and bias [O] (or none), both constants.</summary>
@@ -258,6 +250,32 @@ internal static class InferenceRewrite
         return readers;
     }
 
+    /// <summary>The initialisers by name; null when a name repeats (a damaged graph, left for the plan to reject with a clear message).</summary>
+    private static Dictionary<string, OnnxValue>? UniqueInitializers(OnnxGraphProto graph)
+    {
+        var initializers = new Dictionary<string, OnnxValue>();
+        foreach (var (name, value) in graph.Initializers)
+            if (!initializers.TryAdd(name, value)) return null;
+        return initializers;
+    }
+
+    /// <summary>For each value a node writes, the index of the first node that writes it.</summary>
+    private static Dictionary<string, int> Producers(OnnxGraphProto graph)
+    {
+        var producers = new Dictionary<string, int>();
+        for (int i = 0; i < graph.Nodes.Count; i++)
+            foreach (var output in graph.Nodes[i].Outputs) producers.TryAdd(output, i);
+        return producers;
+    }
+
+    /// <summary>The graph with <paramref name="nodes"/> but those <paramref name="removed"/>, and of <paramref name="initializers"/> those still read.</summary>
+    private static OnnxGraphProto Without(OnnxGraphProto graph, OnnxNodeProto[] nodes, HashSet<int> removed, IEnumerable<(string Name, OnnxValue Value)> initializers)
+    {
+        var kept = nodes.Where((_, i) => !removed.Contains(i)).ToArray();
+        var used = kept.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)).ToHashSet();
+        return graph with { Nodes = kept, Initializers = initializers.Where(i => used.Contains(i.Name)).ToArray() };
+    }
+
     /// <summary>The node that alone reads <paramref name="value"/>; null when several do, none does, or it is a graph output.</summary>
     private static int? SoleReader(string value, Dictionary<string, List<int>> readers) =>
         readers.TryGetValue(value, out var list) && list.Count == 1 && list[0] >= 0 ? list[0] : null;
@@ -319,14 +337,9 @@ internal static class InferenceRewrite
 
     private static OnnxGraphProto FoldBatchNorms(OnnxGraphProto graph)
     {
-        // Damaged graphs (a name defined twice, say) are left for the plan to reject with a clear message.
-        var initializers = new Dictionary<string, OnnxValue>();
-        foreach (var (name, value) in graph.Initializers)
-            if (!initializers.TryAdd(name, value)) return graph;
+        if (UniqueInitializers(graph) is not { } initializers) return graph;
         var readers = Readers(graph);
-        var producers = new Dictionary<string, int>();
-        for (int i = 0; i < graph.Nodes.Count; i++)
-            foreach (var output in graph.Nodes[i].Outputs) producers.TryAdd(output, i);
+        var producers = Producers(graph);
 
         var nodes = graph.Nodes.ToArray();
         var removed = new HashSet<int>();
@@ -359,16 +372,8 @@ internal static class InferenceRewrite
             nodes[c] = conv with { Inputs = [conv.Inputs[0], conv.Inputs[1], biasName], Outputs = [bn.Outputs[0]] };
             removed.Add(b);
         }
-        if (removed.Count == 0) return graph;
-
-        var kept = nodes.Where((_, i) => !removed.Contains(i)).ToArray();
-        var used = kept.SelectMany(n => n.Inputs).Concat(graph.Outputs.Select(o => o.Name)).ToHashSet();
-        var values = graph.Initializers
-            .Select(i => (i.Name, replaced.TryGetValue(i.Name, out var v) ? v : i.Value))
-            .Concat(added)
-            .Where(i => used.Contains(i.Name))
-            .ToArray();
-        return graph with { Nodes = kept, Initializers = values };
+        return removed.Count == 0 ? graph
+            : Without(graph, nodes, removed, graph.Initializers.Select(i => (i.Name, replaced.TryGetValue(i.Name, out var v) ? v : i.Value)).Concat(added));
     }
 
     /// <summary>A BatchNormalization with one output, inference semantics and all four parameters as float initialisers.</summary>
