@@ -22,8 +22,30 @@ internal static class InferenceRewrite
     /// <summary>Rewrites <paramref name="graph"/> of a model importing <paramref name="opset"/> of the default domain (Clip's bounds moved from attributes to inputs at 11).</summary>
     public static OnnxGraphProto Apply(OnnxGraphProto graph, long opset)
     {
-        var fused = MergeBranches(FuseActivations(FoldBatchNorms(graph), opset));
+        var fused = MergeBranches(FuseActivations(FoldBatchNorms(BypassConstantIdentities(graph)), opset));
         return opset >= 7 ? FuseResiduals(fused) : fused;
+    }
+
+    /// <summary>
+    /// Identity nodes of an initialiser (torch.onnx writes equal initialisers once and passes the copies through them:
+    /// SqueezeNet's biases, all zeros when exported untrained) are bypassed: their readers read the initialiser, so the
+    /// other passes see the constant, and the node goes. One whose output is a graph output stays.
+    /// </summary>
+    private static OnnxGraphProto BypassConstantIdentities(OnnxGraphProto graph)
+    {
+        var initializers = graph.Initializers.Select(i => i.Name).ToHashSet();
+        var outputs = graph.Outputs.Select(o => o.Name).ToHashSet();
+        var aliases = new Dictionary<string, string>();
+        foreach (var node in graph.Nodes)
+            if (node is { OpType: "Identity", Domain: "", Inputs.Count: 1, Outputs.Count: 1 } && initializers.Contains(node.Inputs[0])
+                && !outputs.Contains(node.Outputs[0]) && !initializers.Contains(node.Outputs[0]))
+                aliases.TryAdd(node.Outputs[0], node.Inputs[0]);
+        if (aliases.Count == 0) return graph;
+        var nodes = graph.Nodes
+            .Where(n => !(n.OpType == "Identity" && n.Outputs.Count == 1 && aliases.ContainsKey(n.Outputs[0])))
+            .Select(n => n.Inputs.Any(aliases.ContainsKey) ? n with { Inputs = n.Inputs.Select(i => aliases.GetValueOrDefault(i, i)).ToArray() } : n)
+            .ToArray();
+        return graph with { Nodes = nodes };
     }
 
     /// <summary>Attribute the rewrite gives the Conv node that two branches' convs became (see <see cref="MergeBranches"/>).</summary>
@@ -42,12 +64,6 @@ internal static class InferenceRewrite
         if (UniqueInitializers(graph) is not { } initializers) return graph;
         var readers = Readers(graph);
         var producers = Producers(graph);
-        // Exporters write equal initialisers once and pass the copies through Identity nodes (torch.onnx does so for
-        // SqueezeNet's biases, all zeros at initialisation): those outputs are the same constants.
-        var constants = new Dictionary<string, OnnxValue>(initializers);
-        foreach (var node in graph.Nodes)
-            if (node is { OpType: "Identity", Domain: "", Inputs.Count: 1, Outputs.Count: 1 } && constants.TryGetValue(node.Inputs[0], out var source))
-                constants.TryAdd(node.Outputs[0], source);
 
         var nodes = graph.Nodes.ToArray();
         var removed = new HashSet<int>();
@@ -59,7 +75,7 @@ internal static class InferenceRewrite
                 || !concat.Attributes.TryGetValue("axis", out var axis) || axis.Int != 1) continue;
             if (!producers.TryGetValue(concat.Inputs[0], out int a) || !producers.TryGetValue(concat.Inputs[1], out int b) || a == b
                 || SoleReader(concat.Inputs[0], readers) != k || SoleReader(concat.Inputs[1], readers) != k) continue;
-            if (Branch(nodes[a], constants) is not { } first || Branch(nodes[b], constants) is not { } second
+            if (Branch(nodes[a], initializers) is not { } first || Branch(nodes[b], initializers) is not { } second
                 || nodes[a].Inputs[0] != nodes[b].Inputs[0] || first.Side == second.Side || first.Weight.Dims[1] != second.Weight.Dims[1]
                 || !SameActivation(nodes[a], nodes[b])) continue;
             var (weight, bias) = Merge(first, second);
@@ -87,14 +103,14 @@ internal static class InferenceRewrite
         return removed.Count == 0 ? graph : Without(graph, nodes, removed, graph.Initializers.Concat(added));
     }
 
-    /// <summary>A branch conv <see cref="MergeBranches"/> takes: its kernel side (1 or 3) and its float weight [O, C, k, k] and bias [O] (or none), both constants.</summary>
+    /// <summary>A branch conv <see cref="MergeBranches"/> takes: its kernel side (1 or 3) and its float weight [O, C, k, k] and bias [O] (or none) initialisers.</summary>
     private sealed record BranchConv(int Side, OnnxValue Weight, OnnxValue? Bias);
 
     /// <summary>
     /// A plain 2-D conv of side 1 (no padding) or 3 (padding 1 on every side): stride and dilation 1, one group, no
-    /// auto_pad, its weight and bias float constants, and nothing fused into it but a ReLU or a clip. Null otherwise.
+    /// auto_pad, its weight and bias float initialisers, and nothing fused into it but a ReLU or a clip. Null otherwise.
     /// </summary>
-    private static BranchConv? Branch(OnnxNodeProto conv, Dictionary<string, OnnxValue> constants)
+    private static BranchConv? Branch(OnnxNodeProto conv, Dictionary<string, OnnxValue> initializers)
     {
         if (!IsPlain2dConv(conv) || conv.Inputs.Count is < 2 or > 3) return null;
         int side = conv.Attributes["kernel_shape"].Ints is [1L, 1L] ? 1 : conv.Attributes["kernel_shape"].Ints is [3L, 3L] ? 3 : 0;
@@ -113,11 +129,11 @@ internal static class InferenceRewrite
             if (!plain) return null;
         }
         if (side == 3 && !conv.Attributes.ContainsKey("pads")) return null;
-        if (!constants.TryGetValue(conv.Inputs[1], out var weight) || !weight.IsFloat || weight.Dims.Length != 4
+        if (!initializers.TryGetValue(conv.Inputs[1], out var weight) || !weight.IsFloat || weight.Dims.Length != 4
             || weight.Dims[2] != side || weight.Dims[3] != side) return null;
         OnnxValue? bias = null;
         if (conv.Inputs.Count == 3 && conv.Inputs[2].Length > 0
-            && (!constants.TryGetValue(conv.Inputs[2], out bias) || !bias.IsFloat || bias.Dims is not [var o] || o != weight.Dims[0])) return null;
+            && (!initializers.TryGetValue(conv.Inputs[2], out bias) || !bias.IsFloat || bias.Dims is not [var o] || o != weight.Dims[0])) return null;
         return new BranchConv(side, weight, bias);
     }
 
