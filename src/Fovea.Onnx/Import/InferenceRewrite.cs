@@ -16,6 +16,13 @@ internal static class InferenceRewrite
     /// <summary>Attributes the rewrite gives a Conv node (names no ONNX exporter writes).</summary>
     public const string FusedRelu = "fovea_fused_relu", FusedMaxPool = "fovea_fused_maxpool_2x2";
 
+    /// <summary>
+    /// Ints attribute the rewrite gives a Conv node whose ReLU a MaxPool other than the plain 2×2 one alone read (2-D, no
+    /// dilation; padding symmetric, or heavier at the end without ceil mode): kernel height and width, strides, padding
+    /// (top, left, bottom, right), ceil mode.
+    /// </summary>
+    public const string FusedMaxPoolWindow = "fovea_fused_maxpool";
+
     /// <summary>Float attributes the rewrite gives a Conv node whose output a Clip clamped.</summary>
     public const string FusedClipMin = "fovea_fused_clip_min", FusedClipMax = "fovea_fused_clip_max";
 
@@ -245,6 +252,12 @@ internal static class InferenceRewrite
                 last = nodes[p];
                 removed.Add(p);
             }
+            else if (SoleReader(last.Outputs[0], readers) is int q && MaxPoolWindow(nodes[q]) is { } window)
+            {
+                attributes[FusedMaxPoolWindow] = new OnnxAttributeProto(FusedMaxPoolWindow, OnnxAttributeType.Ints, 0, 0, "", null, [], window, []);
+                last = nodes[q];
+                removed.Add(q);
+            }
             nodes[c] = conv with { Outputs = [last.Outputs[0]], Attributes = attributes };
         }
         return removed.Count == 0 ? graph : graph with { Nodes = nodes.Where((_, i) => !removed.Contains(i)).ToArray() };
@@ -314,6 +327,41 @@ internal static class InferenceRewrite
             if (!plain) return false;
         }
         return node.Attributes.ContainsKey("kernel_shape") && node.Attributes.ContainsKey("strides");
+    }
+
+    /// <summary>
+    /// A 2-D MaxPool with one output, no dilation and row-major storage, its padding at most half the window and symmetric
+    /// (or heavier at the end, without ceil mode), as [kernel H, kernel W, stride H, stride W, pad top, left, bottom,
+    /// right, ceil mode]; null for anything else.
+    /// </summary>
+    private static long[]? MaxPoolWindow(OnnxNodeProto node)
+    {
+        if (node.OpType != "MaxPool" || node.Domain.Length > 0 || node.Outputs.Count != 1
+            || !node.Attributes.TryGetValue("kernel_shape", out var kernel) || kernel.Ints.Count != 2) return null;
+        // ONNX's defaults: stride 1, no padding, floor.
+        long[] window = [kernel.Ints[0], kernel.Ints[1], 1, 1, 0, 0, 0, 0, 0];
+        foreach (var (name, a) in node.Attributes)
+        {
+            bool plain = name switch
+            {
+                "kernel_shape" => true,
+                "strides" => a.Ints.Count == 2,
+                "pads" => a.Ints.Count == 4,
+                "dilations" => a.Ints.All(d => d == 1),
+                "auto_pad" => a.String is "NOTSET" or "VALID",
+                "ceil_mode" => a.Int is 0 or 1,
+                "storage_order" => a.Int == 0,
+                _ => false,
+            };
+            if (!plain) return null;
+            if (name == "strides") (window[2], window[3]) = (a.Ints[0], a.Ints[1]);
+            if (name == "pads") a.Ints.ToArray().CopyTo(window, 4);
+            if (name == "ceil_mode") window[8] = a.Int;
+        }
+        bool symmetric = window[4] == window[6] && window[5] == window[7];
+        bool fits = window[4] <= window[0] / 2 && window[5] <= window[1] / 2 && window[6] < window[0] && window[7] < window[1]
+            && window[2] > 0 && window[3] > 0 && window[4] >= 0 && window[5] >= 0 && window[6] >= window[4] && window[7] >= window[5];
+        return fits && (symmetric || window[8] == 0) ? window : null;
     }
 
     private static OnnxAttributeProto Flag(string name) => new(name, OnnxAttributeType.Int, 0, 1, "", null, [], [], []);

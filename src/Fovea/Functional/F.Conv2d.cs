@@ -75,6 +75,15 @@ public static partial class F
             RunClamped(kernel, fg, x, w, bias, clamped, low, high);
             return clamped;
         }
+        if (epilogue.Pool is { } window)
+        {
+            // The pool read from the outputs kept pixel-major, only the pooled ones transposed: the separate ops' values.
+            if (kernel is not ConvForwardKernel.ChannelVector || epilogue is not { Relu: true, MaxPool2x2: false, Clip: null, Residual: null }) return null;
+            var windows = window.Over([g.Batch, outChannels, g.OutHeight, g.OutWidth]);
+            var pooled = Tensor.Empty(g.Batch, outChannels, windows.OutH, windows.OutW);
+            ChannelVectorConv.Forward(fg, ConvPlans.ForChannelVector(fg, w), x.Data, bias?.Data, pooled.Data, 0f, float.PositiveInfinity, epilogue.Norm, windows: windows);
+            return pooled;
+        }
         if (epilogue.Residual is { } residual
             && (epilogue.MaxPool2x2 || residual.Shape != new TensorShape(g.Batch, outChannels, g.OutHeight, g.OutWidth))) return null;
         if (kernel is ConvForwardKernel.ChannelVector && epilogue is { Clip: null } && (epilogue.Norm is not null || epilogue.MaxPool2x2 || epilogue.Residual is not null)

@@ -133,10 +133,12 @@ internal static unsafe class ChannelVectorConv
     /// y [N, O, outH, outW] = conv of x [N, C, H, W] with the packed weights and bias, then the batch norm
     /// <paramref name="norm"/> where given (as the separate op computes it), each output clamped to
     /// [<paramref name="low"/>, <paramref name="high"/>]. Work is split over (image, channel block, band of tiles),
-    /// bands only where images × blocks are fewer than threads (batch-1 latency).
+    /// bands only where images × blocks are fewer than threads (batch-1 latency). <paramref name="pool"/> takes the 2×2
+    /// max pool in the tiles; <paramref name="windows"/>, any other max pool over the output (dilation 1): each image's
+    /// outputs then go to a pixel-major scratch, as they are in the registers, and only the pooled ones are transposed.
     /// </summary>
     public static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low = float.NegativeInfinity, float high = float.PositiveInfinity,
-        BatchNormAffine? norm = null, bool pool = false, float[]? residual = null)
+        BatchNormAffine? norm = null, bool pool = false, float[]? residual = null, PoolGeometry? windows = null)
     {
         // The batch norm's mean, scale and shift, each padded with zeros to whole blocks of channels, one after the other.
         int normStride = packed.Blocks * 16 * packed.Vectors;
@@ -151,7 +153,7 @@ internal static unsafe class ChannelVectorConv
         }
         try
         {
-            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride, pool, residual);
+            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride, pool, residual, windows);
         }
         finally
         {
@@ -160,13 +162,15 @@ internal static unsafe class ChannelVectorConv
     }
 
     private static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low, float high, float[] normTable, int normStride,
-        bool pool, float[]? residual)
+        bool pool, float[]? residual, PoolGeometry? windows)
     {
-        if (pool && residual is not null) throw new ArgumentException("ChannelVectorConv: a residual cannot be added before a fused pool.");
+        if ((pool || windows is not null) && residual is not null) throw new ArgumentException("ChannelVectorConv: a residual cannot be added before a fused pool.");
+        if (pool && windows is not null) throw new ArgumentException("ChannelVectorConv: one fused pool at most.");
+        if (windows is { DilationH: not 1 } or { DilationW: not 1 }) throw new ArgumentException("ChannelVectorConv: a fused pool has no dilation.");
         var layout = new InputLayout(g);
         int[] offsets = packed.TapOffsets;
         // With a pool, the pixels computed are the pool windows' (4 each); the outputs, one per window.
-        int mapPixels = pool ? 4 * PoolWindows(g) : g.OutPixels, outPlane = pool ? PoolWindows(g) : g.OutPixels;
+        int mapPixels = pool ? 4 * PoolWindows(g) : g.OutPixels, outPlane = pool ? PoolWindows(g) : windows is { } w ? w.OutH * w.OutW : g.OutPixels;
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
@@ -175,7 +179,9 @@ internal static unsafe class ChannelVectorConv
         // threads, a thread's share is then a band of every block rather than a run of blocks (at batch 1 a merged Fire
         // module's two blocks of 1×1 channels went to one thread, its two of 3×3 channels to the other).
         bool uneven = groups < Parallelism.Threads && packed.UnevenBlocks;
-        int bands = (items >= Parallelism.Threads && !uneven) || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
+        // A fused pool other than 2×2 reads whole images' outputs: no bands.
+        int bands = (items >= Parallelism.Threads && !uneven) || multiplyAdds < MinSplitMultiplyAdds || windows is not null ? 1 : Math.Min(tiles, Parallelism.Threads);
+        int pixelMajorLength = windows is null ? 0 : images * g.OutPixels * 16 * packed.Vectors + outPlane * 16;
         // Windows that read the input exactly, with no padding and nothing skipped (1×1 convs, unpadded ones whose windows
         // reach every edge), read it in place: the padded copy would be the input itself. Copying it cost MobileNetV2's
         // 1×1 projections on 2×2 maps at batch 32 (16 images a group, 96 channels: 1536 tiny planes) 90 % of their time.
@@ -187,7 +193,7 @@ internal static unsafe class ChannelVectorConv
             Parallelism.For(items * bands, (start, end) =>
             {
                 int bandTiles = (tiles + bands - 1) / bands, sumsLength = SumsLength * bandTiles;
-                float[] scratch = TensorPool.Rent(paddedLength + SumsLength + sumsLength);
+                float[] scratch = TensorPool.Rent(paddedLength + SumsLength + sumsLength + pixelMajorLength);
                 int[] origins = TensorPool.RentInts(bandTiles * pixels);
                 int filledGroup = -1;
                 (int First, int End) filledRows = (0, 0);
@@ -218,13 +224,17 @@ internal static unsafe class ChannelVectorConv
                             }
                             (filledGroup, filledRows) = (group, (firstRow, endRow));
                         }
-                        float* biasTile = pp + paddedLength, sums = biasTile + SumsLength;
+                        float* biasTile = pp + paddedLength, sums = biasTile + SumsLength, pixelMajor = windows is null ? null : sums + sumsLength;
                         float* input = inPlace ? xs + (long)first * g.InChannels * g.InPixels : pp;
                         ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
                         var run = new Tiles(g, layout, offs + (long)block * g.WindowLength, packed.LiveTaps[block], sums, biasTile, input, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
                             ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
-                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane);
+                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor);
                         run.Run(packed.Vectors, firstPixel, endPixel, origin);
+                        if (windows is { } w)
+                            for (int i = 0; i < count; i++)
+                                PoolImage(w, packed.Vectors, pixelMajor + (long)i * g.OutPixels * 16 * packed.Vectors, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
+                                    ys + ((long)(first + i) * g.OutChannels + block * 16 * packed.Vectors) * outPlane, Math.Min(16 * packed.Vectors, g.OutChannels - block * 16 * packed.Vectors));
                     }
                 }
                 TensorPool.Return(scratch);
@@ -234,6 +244,34 @@ internal static unsafe class ChannelVectorConv
         finally
         {
             if (smallPixels is not null) TensorPool.ReturnInts(smallPixels);
+        }
+    }
+
+    /// <summary>
+    /// One image's max pool over its outputs laid out pixel-major (<paramref name="outputs"/>: each pixel's
+    /// 16·<paramref name="vectors"/> channels of the block), 16 channels at a time: each window's taps in row-major order,
+    /// from −∞, a later one winning where greater or NaN, taps outside the map never (the separate op's rule); then the
+    /// pooled pixels, gathered in <paramref name="pooled"/>, go to the block's <paramref name="channels"/> output planes.
+    /// </summary>
+    private static void PoolImage(PoolGeometry w, int vectors, float* outputs, float* pooled, float* planes, int channels)
+    {
+        int stride = 16 * vectors, outPixels = w.OutH * w.OutW;
+        for (int v = 0; v * 16 < channels; v++)
+        {
+            for (int oh = 0, q = 0; oh < w.OutH; oh++)
+            {
+                int top = oh * w.StrideH - w.PadH, rowEnd = Math.Min(top + w.KernelH, w.InH);
+                for (int ow = 0; ow < w.OutW; ow++, q++)
+                {
+                    int left = ow * w.StrideW - w.PadW, columnEnd = Math.Min(left + w.KernelW, w.InW);
+                    var best = Vector512.Create(float.NegativeInfinity);
+                    for (int ih = Math.Max(0, top); ih < rowEnd; ih++)
+                        for (int iw = Math.Max(0, left); iw < columnEnd; iw++)
+                            best = SeparableMaxPool.Winner(best, Vector512.Load(outputs + ((long)ih * w.InW + iw) * stride + 16 * v));
+                    best.Store(pooled + 16 * q);
+                }
+            }
+            PixelMajor.ToPlanes(pooled, outPixels, planes + (long)16 * v * outPixels, outPixels, Math.Min(16, channels - 16 * v));
         }
     }
 
@@ -373,8 +411,10 @@ internal static unsafe class ChannelVectorConv
     /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
     /// </summary>
     private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, int taps, float* sums, float* biasTile, float* padded, float* weights,
-        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool, float* residual)
+        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool, float* residual, float* pixelMajor)
     {
+        /// <summary>Where outputs go pixel-major ([pixel][16·V]) for a fused pool other than 2×2 (null: to NCHW).</summary>
+        private readonly float* _pixelMajor = pixelMajor;
         /// <summary>The group's shortcut, laid out as <see cref="_images"/> (null: none), added to each output before the clamp.</summary>
         private readonly float* _residual = residual;
         private readonly float* _norm = norm;
@@ -616,8 +656,28 @@ internal static unsafe class ChannelVectorConv
                 for (int r = 0; r < pixels; r += 4)
                 {
                     float* four = sums + (v * pixels + r) * 16;
-                    Store(Vector512.Load(four), Vector512.Load(four + 16), Vector512.Load(four + 32), Vector512.Load(four + 48), 16 * v, pixel + r);
+                    if (_pixelMajor is not null) StorePixelMajor(four, vectors, 16 * v, pixel + r);
+                    else Store(Vector512.Load(four), Vector512.Load(four + 16), Vector512.Load(four + 32), Vector512.Load(four + 48), 16 * v, pixel + r);
                 }
+        }
+
+        /// <summary>The batch norm's mean, scale and shift for the 16 channels from <paramref name="lane0"/> in the block.</summary>
+        private (Vector512<float> Mean, Vector512<float> Scale, Vector512<float> Shift) NormAt(int lane0)
+        {
+            int at = _firstChannel + lane0;
+            return (Vector512.Load(_norm + at), Vector512.Load(_norm + _normStride + at), Vector512.Load(_norm + 2 * _normStride + at));
+        }
+
+        /// <summary>Four pixels' sums for 16 channels, normalised and clamped, each to its pixel's place in the pixel-major outputs (no transpose).</summary>
+        private void StorePixelMajor(float* four, int vectors, int lane0, int pixel)
+        {
+            var (mean, scale, shift) = _norm is null ? default : NormAt(lane0);
+            for (int k = 0; k < 4 && pixel + k < _groupPixels; k++)
+            {
+                var v = Vector512.Load(four + 16 * k);
+                if (_norm is not null) v = (v - mean) * scale + shift;
+                V512.Clamp(v, _low, _high).Store(_pixelMajor + (long)(pixel + k) * 16 * vectors + lane0);
+            }
         }
 
         /// <summary>
@@ -630,10 +690,7 @@ internal static unsafe class ChannelVectorConv
             if (_norm is not null)
             {
                 // The batch norm as the separate op computes it, (v − mean)·scale + shift, for the 16 channels of the lanes.
-                int at = _firstChannel + lane0;
-                var mean = Vector512.Load(_norm + at);
-                var scale = Vector512.Load(_norm + _normStride + at);
-                var shift = Vector512.Load(_norm + 2 * _normStride + at);
+                var (mean, scale, shift) = NormAt(lane0);
                 p0 = (p0 - mean) * scale + shift;
                 p1 = (p1 - mean) * scale + shift;
                 p2 = (p2 - mean) * scale + shift;

@@ -17,19 +17,20 @@ namespace Fovea.Kernels;
 /// result is bitwise the one of conv → BatchNorm → ReLU → MaxPool computed apart. <paramref name="MergedBranches"/> says
 /// the weights are two branches' merged into one conv, with zero taps for whole blocks of output channels (an imported
 /// Fire module's 1×1 and 3×3 expands, see InferenceRewrite): the conv then runs on <see cref="ChannelVectorConv"/>, which
-/// skips those taps, wherever that kernel can run.
+/// skips those taps, wherever that kernel can run. <paramref name="Pool"/> is a max pool after the ReLU other than the 2×2
+/// one (an imported SqueezeNet's 3×3 stride-2 pools): only <see cref="ChannelVectorConv"/> takes it.
 /// </summary>
 internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNormAffine? Norm = null, (float Low, float High)? Clip = null,
-    Tensor? Residual = null, bool MergedBranches = false)
+    Tensor? Residual = null, bool MergedBranches = false, MaxPoolWindow? Pool = null)
 {
-    public bool IsNone => !Relu && !MaxPool2x2 && Norm is null && Clip is null && Residual is null;
+    public bool IsNone => !Relu && !MaxPool2x2 && Norm is null && Clip is null && Residual is null && Pool is null;
 
     /// <summary>
     /// The epilogue as bounds each output is clamped to, where it is only that (a ReLU, or a clip): what the direct
     /// kernels fuse. Null when there is a batch norm, a residual, a pool, both a ReLU and a clip, or nothing.
     /// </summary>
     public (float Low, float High)? Bounds =>
-        Norm is not null || Residual is not null || MaxPool2x2 || Relu == Clip.HasValue ? null : Clip ?? (0f, float.PositiveInfinity);
+        Norm is not null || Residual is not null || MaxPool2x2 || Pool is not null || Relu == Clip.HasValue ? null : Clip ?? (0f, float.PositiveInfinity);
 
     /// <summary>Floats the epilogue writes per channel.</summary>
     public int OutputPlane(int outHeight, int outWidth) => MaxPool2x2 ? outHeight / 2 * (outWidth / 2) : outHeight * outWidth;
@@ -160,3 +161,24 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
 /// and Shift = β computed as <see cref="F.BatchNorm"/> computes them.
 /// </summary>
 internal sealed record BatchNormAffine(float[] Mean, float[] Scale, float[] Shift);
+
+/// <summary>
+/// A max pool's window over a conv's output, dilation 1: what <see cref="ConvEpilogue.Pool"/> fuses. Padding may be
+/// heavier at the end (ONNX's pads, as exporters before opset 10 wrote ceil mode), then without ceil mode; padding never
+/// wins a window.
+/// </summary>
+internal readonly record struct MaxPoolWindow((int H, int W) Kernel, (int H, int W) Stride, (int H, int W) PadBegin, (int H, int W) PadEnd, bool CeilMode)
+{
+    public bool Symmetric => PadBegin == PadEnd;
+
+    /// <summary>The pool over an output of <paramref name="shape"/> ([N, C, H, W]): as the separate op sizes it where the padding is symmetric, else floor((H + pads − kernel) / stride) + 1.</summary>
+    public PoolGeometry Over(ReadOnlySpan<int> shape)
+    {
+        if (Symmetric) return PoolGeometry.Create("MaxPool2d", shape, Kernel, Stride, PadBegin, (1, 1), CeilMode);
+        if (CeilMode) throw new ArgumentException("MaxPool2d: ceil mode with padding heavier at the end is not fused.");
+        int outH = (shape[2] + PadBegin.H + PadEnd.H - Kernel.H) / Stride.H + 1, outW = (shape[3] + PadBegin.W + PadEnd.W - Kernel.W) / Stride.W + 1;
+        if (outH < 1 || outW < 1 || PadBegin.H >= Kernel.H || PadBegin.W >= Kernel.W || PadEnd.H >= Kernel.H || PadEnd.W >= Kernel.W)
+            throw new ArgumentException($"MaxPool2d: a {Kernel.H}×{Kernel.W} window with padding ({PadBegin.H}, {PadBegin.W}, {PadEnd.H}, {PadEnd.W}) does not fit {TensorShape.Format(shape)}");
+        return new PoolGeometry(shape[0] * shape[1], shape[2], shape[3], Kernel.H, Kernel.W, Stride.H, Stride.W, PadBegin.H, PadBegin.W, 1, 1, false, true, outH, outW);
+    }
+}

@@ -161,6 +161,61 @@ public class ConvFusionTests
         }
     }
 
+    /// <summary>
+    /// A max pool other than 2×2 after the ReLU, fused into the channel-vectorised kernel (outputs kept pixel-major, only
+    /// the pooled ones transposed), gives the separate ops' bits: SqueezeNet's 3×3 stride-2 ceil-mode pool after its
+    /// strided stem, ResNet's padded one after a 7×7 stem, a batch norm before it, a map small enough that a group holds
+    /// several images, padding heavier at the end (against −∞ borders), a NaN input.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 3, 64, 17, 3, 2, 0, 3, 2, 0, 0, true, false)]
+    [InlineData(2, 3, 16, 20, 7, 2, 3, 3, 2, 1, 1, false, false)]
+    [InlineData(2, 5, 32, 9, 3, 1, 1, 3, 2, 1, 1, false, true)]
+    [InlineData(9, 6, 20, 4, 3, 1, 1, 2, 1, 0, 0, false, false)]
+    [InlineData(2, 3, 64, 17, 3, 2, 0, 3, 2, 0, 1, false, false)]
+    public void AnyMaxPoolAfterTheReLUFusesIntoTheChannelVectorisedKernel(int n, int c, int o, int size, int k, int stride, int padding,
+        int window, int poolStride, int padBegin, int padEnd, bool ceil, bool norm)
+    {
+        var rng = new Rng(17);
+        using var x = Tensor.Normal(new TensorShape(n, c, size, size), 0f, 1f, rng);
+        using var weight = Tensor.Normal(new TensorShape(o, c, k, k), 0f, 0.3f, rng);
+        using var bias = Tensor.Normal(new TensorShape(o), 0f, 0.3f, rng);
+        x.Span[5] = float.NaN;
+        using var _ = Autograd.NoGrad();
+        var bn = new BatchNorm2d(o);
+        bn.Eval();
+        bn.RunningMean!.Span.Fill(0.1f);
+        bn.RunningVar!.Span.Fill(1.7f);
+        var affine = norm ? new BatchNormAffine(bn.RunningMean.Data, Enumerable.Repeat(0.8f, o).ToArray(), Enumerable.Repeat(-0.2f, o).ToArray()) : null;
+        var pool = new MaxPoolWindow((window, window), (poolStride, poolStride), (padBegin, padBegin), (padEnd, padEnd), ceil);
+        var g = ConvGeometry.Of("test", x.Shape, c, o, (k, k), (stride, stride), padding, (1, 1));
+        Assert.True(ChannelVectorConv.Supports(g));
+        using var fused = F.TryConv2dFused(null, x, weight, bias, (stride, stride), padding, (1, 1), 1, new ConvEpilogue(true, false, affine, Pool: pool))
+            ?? throw new InvalidOperationException("not fused");
+        using var conv = F.Conv2d(x, weight, bias, stride, padding);
+        using var normed = norm ? Normalized(conv, affine!) : null;
+        using var activated = F.Relu(normed ?? conv);
+        using var padded = padBegin == padEnd ? null : F.Pad(activated, [padBegin, padEnd, padBegin, padEnd], float.NegativeInfinity);
+        using var expected = padded is null ? F.MaxPool2d(activated, (window, window), (poolStride, poolStride), (padBegin, padBegin), (1, 1), ceil)
+            : F.MaxPool2d(padded, (window, window), (poolStride, poolStride), (0, 0), (1, 1), false);
+        Assert.Equal(expected.Shape, fused.Shape);
+        Assert.Equal(expected.ToArray(), fused.ToArray());
+        Assert.Contains(fused.ToArray(), float.IsNaN);
+    }
+
+    /// <summary>(v − mean)·scale + shift per channel, as the separate batch norm computes it.</summary>
+    private static Tensor Normalized(Tensor x, BatchNormAffine norm)
+    {
+        var y = Tensor.Empty(x.Shape.ToArray());
+        int channels = x.Shape[1], plane = x.Shape[2] * x.Shape[3];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int ch = i / plane % channels;
+            y.Span[i] = (x.Span[i] - norm.Mean[ch]) * norm.Scale[ch] + norm.Shift[ch];
+        }
+        return y;
+    }
+
     [Fact]
     public void APoolWithoutReLUIsRefused()
     {

@@ -21,8 +21,11 @@ internal static class ConvOps
         ConvOperands.CheckWeight(node, spatial.Kernel, group, transposed: false);
         bool clipped = node.Has(InferenceRewrite.FusedClipMin);
         (float, float) clip = (node.Float(InferenceRewrite.FusedClipMin, float.NegativeInfinity), node.Float(InferenceRewrite.FusedClipMax, float.PositiveInfinity));
+        long[] window = node.Ints(InferenceRewrite.FusedMaxPoolWindow) ?? [];
         var epilogue = new ConvEpilogue(node.Int(InferenceRewrite.FusedRelu, 0) != 0, node.Int(InferenceRewrite.FusedMaxPool, 0) != 0, Clip: clipped ? clip : null,
-            MergedBranches: node.Int(InferenceRewrite.MergedBranches, 0) != 0);
+            MergedBranches: node.Int(InferenceRewrite.MergedBranches, 0) != 0,
+            Pool: window is [var kh, var kw, var sh, var sw, var top, var left, var bottom, var right, var ceil]
+                ? new MaxPoolWindow(((int)kh, (int)kw), ((int)sh, (int)sw), ((int)top, (int)left), ((int)bottom, (int)right), ceil != 0) : null);
         bool residual = node.Int(InferenceRewrite.FusedResidual, 0) != 0;
         return inputs =>
         {
@@ -66,13 +69,30 @@ internal static class ConvOps
             return y;
         }
         var activated = F.Relu(y);
-        var result = epilogue.MaxPool2x2 ? F.MaxPool2d(activated, 2) : activated;
+        var result = epilogue.MaxPool2x2 ? F.MaxPool2d(activated, 2) : epilogue.Pool is { } p ? MaxPool(activated, p) : activated;
         if (!Autograd.NeedsGrad(op.X, op.W, op.B))
         {
             y.Dispose();
             if (!ReferenceEquals(activated, result)) activated.Dispose();
         }
         return result;
+    }
+
+    /// <summary>
+    /// The merged MaxPool as its own op. Padding heavier at the end is F's ceil mode where that gives the same windows (as
+    /// the MaxPool op finds), else −∞ borders (padding never wins a window).
+    /// </summary>
+    private static Tensor MaxPool(Tensor x, MaxPoolWindow p)
+    {
+        if (p.Symmetric) return F.MaxPool2d(x, p.Kernel, p.Stride, p.PadBegin, (1, 1), p.CeilMode);
+        var windows = p.Over(x.Shape.AsSpan());
+        if (PoolGeometry.OutputSize(x.Shape[2], p.Kernel.H, p.Stride.H, p.PadBegin.H, 1, ceilMode: true) == windows.OutH
+            && PoolGeometry.OutputSize(x.Shape[3], p.Kernel.W, p.Stride.W, p.PadBegin.W, 1, ceilMode: true) == windows.OutW)
+            return F.MaxPool2d(x, p.Kernel, p.Stride, p.PadBegin, (1, 1), ceilMode: true);
+        var padded = F.Pad(x, [p.PadBegin.W, p.PadEnd.W, p.PadBegin.H, p.PadEnd.H], float.NegativeInfinity);
+        var pooled = F.MaxPool2d(padded, p.Kernel, p.Stride, (0, 0), (1, 1), false);
+        if (!Autograd.NeedsGrad(padded)) padded.Dispose();
+        return pooled;
     }
 
     /// <summary>A 2-D conv and its epilogue in one pass, where the pads are symmetric and the fused kernel takes them; else null.</summary>

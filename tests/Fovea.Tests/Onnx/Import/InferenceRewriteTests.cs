@@ -32,6 +32,32 @@ public class InferenceRewriteTests
     }
 
     /// <summary>
+    /// Conv → Relu → a MaxPool other than the plain 2×2 (SqueezeNet's 3×3 stride-2 pool, written by opset 9 as padding
+    /// at the end, and ResNet's padded one in ceil mode) runs as one node with the separate ops' values, where the
+    /// channel-vectorised kernel takes the conv and, with 8 output channels, where the node runs the ops itself.
+    /// </summary>
+    [Theory]
+    [InlineData(64, new long[] { 0, 0, 1, 1 }, 0)]
+    [InlineData(16, new long[] { 1, 1, 1, 1 }, 1)]
+    [InlineData(8, new long[] { 0, 0, 1, 1 }, 0)]
+    [InlineData(8, new long[] { 1, 1, 1, 1 }, 1)]
+    [InlineData(64, new long[] { 0, 1, 2, 1 }, 0)] // more padding at the end than F's ceil mode would add: −∞ borders
+    [InlineData(8, new long[] { 0, 1, 2, 1 }, 0)]
+    public void ConvReluAndAnyMaxPoolRunAsOneNode(int channels, long[] pads, int ceil)
+    {
+        var rng = new Rng(15);
+        using var w = Tensor.Normal(new TensorShape(channels, 3, 3, 3), 0f, 0.3f, rng);
+        var g = new OnnxGraph(13);
+        string conv = g.Node("Conv", ["x", g.Initializer("w", w.Span, channels, 3, 3, 3)], new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("strides", Ints: [2, 2]));
+        g.NamedNode("y", "MaxPool", [g.Node("Relu", [conv])], new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("strides", Ints: [2, 2]),
+            new OnnxAttribute("pads", Ints: pads), new OnnxAttribute("ceil_mode", Int: ceil));
+        byte[] bytes = g.ToModel("x", [1, 3, 19, 19], "y", [1, channels, 5, 5]);
+        using var x = Tensor.Normal(new TensorShape(3, 3, 19, 19), 0f, 1f, new Rng(16));
+        var (expected, actual) = RunBothWays(bytes, 1, 3, x);
+        Assert.Equal(expected, actual);
+    }
+
+    /// <summary>
     /// A ResNet block's end, Conv → Add(shortcut) (→ Relu), runs as one conv that adds the shortcut as it stores, bitwise
     /// equal to the separate ops: the shortcut the block's input or a 1×1 projection listed after the conv (the fused node
     /// moves to the Add's place), either operand of the Add, with and without the Relu, on maps the fused kernel takes
