@@ -98,12 +98,16 @@ internal static class InferenceRewrite
                 inputs.Add(biasName);
             }
             var wide = first.Side == 3 ? nodes[a] : nodes[b];
-            nodes[k] = wide with
+            var attributes = new Dictionary<string, OnnxAttributeProto>(wide.Attributes) { [MergedBranches] = Flag(MergedBranches) };
+            string output = concat.Outputs[0];
+            // A max pool the Concat's output alone feeds (SqueezeNet's after its fourth and eighth Fire modules) joins too.
+            if (attributes.ContainsKey(FusedRelu) && SoleReader(output, readers) is int p && MaxPoolWindow(nodes[p]) is { } window)
             {
-                Inputs = inputs,
-                Outputs = [concat.Outputs[0]],
-                Attributes = new Dictionary<string, OnnxAttributeProto>(wide.Attributes) { [MergedBranches] = Flag(MergedBranches) },
-            };
+                attributes[FusedMaxPoolWindow] = Window(window);
+                output = nodes[p].Outputs[0];
+                removed.Add(p);
+            }
+            nodes[k] = wide with { Inputs = inputs, Outputs = [output], Attributes = attributes };
             removed.Add(a);
             removed.Add(b);
         }
@@ -254,7 +258,7 @@ internal static class InferenceRewrite
             }
             else if (SoleReader(last.Outputs[0], readers) is int q && MaxPoolWindow(nodes[q]) is { } window)
             {
-                attributes[FusedMaxPoolWindow] = new OnnxAttributeProto(FusedMaxPoolWindow, OnnxAttributeType.Ints, 0, 0, "", null, [], window, []);
+                attributes[FusedMaxPoolWindow] = Window(window);
                 last = nodes[q];
                 removed.Add(q);
             }
@@ -363,6 +367,8 @@ internal static class InferenceRewrite
             && window[2] > 0 && window[3] > 0 && window[4] >= 0 && window[5] >= 0 && window[6] >= window[4] && window[7] >= window[5];
         return fits && (symmetric || window[8] == 0) ? window : null;
     }
+
+    private static OnnxAttributeProto Window(long[] window) => new(FusedMaxPoolWindow, OnnxAttributeType.Ints, 0, 0, "", null, [], window, []);
 
     private static OnnxAttributeProto Flag(string name) => new(name, OnnxAttributeType.Int, 0, 1, "", null, [], [], []);
 

@@ -78,10 +78,13 @@ public static partial class F
         if (epilogue.Pool is { } window)
         {
             // The pool read from the outputs kept pixel-major, only the pooled ones transposed: the separate ops' values.
+            // Not where the conv would split its images between threads: the pool needs each image's outputs whole.
             if (kernel is not ConvForwardKernel.ChannelVector || epilogue is not { Relu: true, MaxPool2x2: false, Clip: null, Residual: null }) return null;
+            var packed = ConvPlans.ForChannelVector(fg, w);
+            if (ChannelVectorConv.SplitsImages(fg, packed)) return null;
             var windows = window.Over([g.Batch, outChannels, g.OutHeight, g.OutWidth]);
             var pooled = Tensor.Empty(g.Batch, outChannels, windows.OutH, windows.OutW);
-            ChannelVectorConv.Forward(fg, ConvPlans.ForChannelVector(fg, w), x.Data, bias?.Data, pooled.Data, 0f, float.PositiveInfinity, epilogue.Norm, windows: windows);
+            ChannelVectorConv.Forward(fg, packed, x.Data, bias?.Data, pooled.Data, 0f, float.PositiveInfinity, epilogue.Norm, windows: windows);
             return pooled;
         }
         if (epilogue.Residual is { } residual

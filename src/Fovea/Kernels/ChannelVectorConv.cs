@@ -174,13 +174,9 @@ internal static unsafe class ChannelVectorConv
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
-        long multiplyAdds = (long)images * mapPixels * g.WindowLength * 16 * packed.Vectors;
-        // Blocks that keep different numbers of taps (merged branches) cost different amounts: with fewer image groups than
-        // threads, a thread's share is then a band of every block rather than a run of blocks (at batch 1 a merged Fire
-        // module's two blocks of 1×1 channels went to one thread, its two of 3×3 channels to the other).
         bool uneven = groups < Parallelism.Threads && packed.UnevenBlocks;
-        // A fused pool other than 2×2 reads whole images' outputs: no bands.
-        int bands = (items >= Parallelism.Threads && !uneven) || multiplyAdds < MinSplitMultiplyAdds || windows is not null ? 1 : Math.Min(tiles, Parallelism.Threads);
+        // A fused pool other than 2×2 reads whole images' outputs: no bands (the caller fuses it only where there would be none).
+        int bands = windows is not null ? 1 : Bands(g, packed, mapPixels);
         int pixelMajorLength = windows is null ? 0 : images * g.OutPixels * 16 * packed.Vectors + outPlane * 16;
         // Windows that read the input exactly, with no padding and nothing skipped (1×1 convs, unpadded ones whose windows
         // reach every edge), read it in place: the padded copy would be the input itself. Copying it cost MobileNetV2's
@@ -274,6 +270,25 @@ internal static unsafe class ChannelVectorConv
             PixelMajor.ToPlanes(pooled, outPixels, planes + (long)16 * v * outPixels, outPixels, Math.Min(16, channels - 16 * v));
         }
     }
+
+    /// <summary>
+    /// Bands of tiles each (image group, block) is split into, one a thread: where items (image groups × blocks) are
+    /// fewer than threads and an item has work enough, or where blocks keep different numbers of taps (merged branches
+    /// cost different amounts: with fewer image groups than threads a thread's share is then a band of every block, not a
+    /// run of blocks; at batch 1 a merged Fire module's two blocks of 1×1 channels went to one thread, its two of 3×3
+    /// channels to the other).
+    /// </summary>
+    private static int Bands(ConvGeometry g, Packed packed, int mapPixels)
+    {
+        int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
+        int tiles = (images * mapPixels + PixelsPerTile(packed.Vectors) - 1) / PixelsPerTile(packed.Vectors);
+        long multiplyAdds = (long)images * mapPixels * g.WindowLength * 16 * packed.Vectors;
+        bool uneven = groups < Parallelism.Threads && packed.UnevenBlocks;
+        return (items >= Parallelism.Threads && !uneven) || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
+    }
+
+    /// <summary>Whether a conv of <paramref name="g"/> splits its images into bands between threads (batch-1 latency), which a fused pool other than 2×2 would undo.</summary>
+    public static bool SplitsImages(ConvGeometry g, Packed packed) => Bands(g, packed, g.OutPixels) > 1;
 
     /// <summary>Multiply-adds of one item below which it is not split into bands: waking a worker costs more than the work (as the implicit GEMM's rule).</summary>
     private const long MinSplitMultiplyAdds = 1 << 20;

@@ -61,6 +61,13 @@ internal static class ConvOps
     private static Tensor Fused(ConvOperands op, SpatialAttributes.Axis[] axes, ConvEpilogue epilogue)
     {
         if (TryFused(op, axes, epilogue) is { } fused) return fused;
+        if (epilogue.Pool is { } window && TryFused(op, axes, epilogue with { Pool = null }) is { } unpooled)
+        {
+            // The conv and its ReLU fused still (a merged node keeps its kernel), the pool after them.
+            var pooled = MaxPool(unpooled, window);
+            if (!Autograd.NeedsGrad(unpooled)) unpooled.Dispose();
+            return pooled;
+        }
         var y = ThroughConv2d(op, axes);
         if (epilogue.Clip is var (low, high))
         {

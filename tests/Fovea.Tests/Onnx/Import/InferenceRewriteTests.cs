@@ -103,10 +103,12 @@ public class InferenceRewriteTests
     /// equal initialisers once), on 11×11, 5×5 and 2×2 maps. An infinite input stays where the 1×1 conv puts it.
     /// </summary>
     [Theory]
-    [InlineData(2, 11, 16, 64, 64, true, true)]
-    [InlineData(1, 5, 32, 64, 128, false, true)]
-    [InlineData(3, 2, 48, 64, 64, true, false)]
-    public void FireExpandsMergeIntoOneConv(int batch, int size, int squeeze, int e1, int e3, bool oneByOneFirst, bool biases)
+    [InlineData(2, 11, 16, 64, 64, true, true, false)]
+    [InlineData(1, 5, 32, 64, 128, false, true, false)]
+    [InlineData(3, 2, 48, 64, 64, true, false, false)]
+    [InlineData(2, 11, 16, 64, 64, true, true, true)]  // then SqueezeNet's pool, fused too
+    [InlineData(1, 11, 16, 64, 64, false, false, true)] // a single image split between threads: the pool runs after the merged conv
+    public void FireExpandsMergeIntoOneConv(int batch, int size, int squeeze, int e1, int e3, bool oneByOneFirst, bool biases, bool pooled)
     {
         var rng = new Rng(11);
         using var ws = Tensor.Normal(new TensorShape(squeeze, 8, 1, 1), 0f, 0.4f, rng);
@@ -122,11 +124,16 @@ public class InferenceRewriteTests
         string[] inputs3 = biases ? [s, g.Initializer("w3", w3.Span, e3, squeeze, 3, 3), g.Initializer("b3", b3.Span, e3)] : [s, g.Initializer("w3", w3.Span, e3, squeeze, 3, 3)];
         string expand1 = g.Node("Relu", [g.Node("Conv", inputs1, oneByOne, new OnnxAttribute("pads", Ints: [0, 0, 0, 0]))]);
         string expand3 = g.Node("Relu", [g.Node("Conv", inputs3, new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("pads", Ints: [1, 1, 1, 1]))]);
-        g.NamedNode("y", "Concat", oneByOneFirst ? [expand1, expand3] : [expand3, expand1], new OnnxAttribute("axis", Int: 1));
+        string[] branches = oneByOneFirst ? [expand1, expand3] : [expand3, expand1];
+        var axis = new OnnxAttribute("axis", Int: 1);
+        if (pooled)
+            g.NamedNode("y", "MaxPool", [g.Node("Concat", branches, axis)], new OnnxAttribute("kernel_shape", Ints: [3, 3]),
+                new OnnxAttribute("strides", Ints: [2, 2]), new OnnxAttribute("pads", Ints: [0, 0, 1, 1]));
+        else g.NamedNode("y", "Concat", branches, axis);
         byte[] bytes = g.ToModel("x", [1, 8, size, size], "y", [1, e1 + e3, size, size]);
         using var x = Tensor.Normal(new TensorShape(batch, 8, size, size), 0f, 1f, new Rng(12));
-        // Rewritten: the squeeze and the merged expands (the Identity bypassed too).
-        var (expected, actual) = RunBothWays(bytes, 2, 7 + (biases ? 1 : 0), x);
+        // Rewritten: the squeeze and the merged expands (the Identity bypassed too, and the pool merged).
+        var (expected, actual) = RunBothWays(bytes, 2, 7 + (biases ? 1 : 0) + (pooled ? 1 : 0), x);
         TensorAssert.Close(expected, actual, 1e-5, 1e-5, "merged expands");
     }
 
