@@ -37,52 +37,27 @@ internal static unsafe class GemmPacking
     /// </summary>
     private static void Panels(float* src, long laneStride, long depthStride, int lanes, int depth, int width, float* dst)
     {
-        if (depthStride != 1)
-        {
-            LaneContiguousPanels(src, depthStride, lanes, depth, width, dst);
-            return;
-        }
         for (int q = 0; q < lanes; q += width, dst += (long)depth * width)
         {
             int used = Math.Min(width, lanes - q);
             float* first = src + q * laneStride;
-            int r = Avx.IsSupported && width % 8 == 0 ? used / 8 * 8 : 0;
-            for (int r8 = 0; r8 < r; r8 += 8) Transpose8Lanes(first + r8 * laneStride, laneStride, depth, width, dst + r8);
-            for (; r < used; r++)
+            if (depthStride == 1)
             {
-                float* s = first + r * laneStride, d = dst + r;
-                for (int p = 0; p < depth; p++) d[p * width] = s[p];
-            }
-            if (used == width) continue;
-            for (int p = 0; p < depth; p++) new Span<float>(dst + p * width + used, width - used).Clear();
-        }
-    }
-
-    /// <summary>
-    /// Lanes adjacent in the source (rows of an untransposed B): each source row is read once, front to back, and
-    /// dealt out to the panels. Panel by panel, every step read a few floats from another row, a page apart in a
-    /// large B, which the hardware prefetcher does not follow: packing was 5 % of a 1024³ product.
-    /// </summary>
-    private static void LaneContiguousPanels(float* src, long depthStride, int lanes, int depth, int width, float* dst)
-    {
-        int whole = lanes / width * width, rest = lanes - whole;
-        long panel = (long)depth * width;
-        for (int p = 0; p < depth; p++)
-        {
-            float* s = src + p * depthStride, d = dst + (long)p * width;
-            if (width % 16 == 0 && Vector512.IsHardwareAccelerated)
-            {
-                for (int q = 0; q < whole; q += width, d += panel)
-                    for (int l = 0; l < width; l += 16) Vector512.Store(Vector512.Load(s + q + l), d + l);
+                int r = Avx.IsSupported && width % 8 == 0 ? used / 8 * 8 : 0;
+                for (int r8 = 0; r8 < r; r8 += 8) Transpose8Lanes(first + r8 * laneStride, laneStride, depth, width, dst + r8);
+                for (; r < used; r++)
+                {
+                    float* s = first + r * laneStride, d = dst + r;
+                    for (int p = 0; p < depth; p++) d[p * width] = s[p];
+                }
             }
             else
             {
-                for (int q = 0; q < whole; q += width, d += panel)
-                    new ReadOnlySpan<float>(s + q, width).CopyTo(new Span<float>(d, width));
+                for (int p = 0; p < depth; p++)
+                    new ReadOnlySpan<float>(first + p * depthStride, used).CopyTo(new Span<float>(dst + p * width, used));
             }
-            if (rest == 0) continue;
-            new ReadOnlySpan<float>(s + whole, rest).CopyTo(new Span<float>(d, rest));
-            new Span<float>(d + rest, width - rest).Clear();
+            if (used == width) continue;
+            for (int p = 0; p < depth; p++) new Span<float>(dst + p * width + used, width - used).Clear();
         }
     }
 
