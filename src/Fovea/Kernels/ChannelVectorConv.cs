@@ -245,28 +245,16 @@ internal static unsafe class ChannelVectorConv
 
     /// <summary>
     /// One image's max pool over its outputs laid out pixel-major (<paramref name="outputs"/>: each pixel's
-    /// 16·<paramref name="vectors"/> channels of the block), 16 channels at a time: each window's taps in row-major order,
-    /// from −∞, a later one winning where greater or NaN, taps outside the map never (the separate op's rule); then the
-    /// pooled pixels, gathered in <paramref name="pooled"/>, go to the block's <paramref name="channels"/> output planes.
+    /// 16·<paramref name="vectors"/> channels of the block), 16 channels at a time as the small-plane pool takes them
+    /// (<see cref="SmallPlaneMaxPool.Pool"/>: the separate op's rule); the pooled pixels, gathered in
+    /// <paramref name="pooled"/>, then go to the block's <paramref name="channels"/> output planes.
     /// </summary>
     private static void PoolImage(PoolGeometry w, int vectors, float* outputs, float* pooled, float* planes, int channels)
     {
-        int stride = 16 * vectors, outPixels = w.OutH * w.OutW;
+        int outPixels = w.OutH * w.OutW;
         for (int v = 0; v * 16 < channels; v++)
         {
-            for (int oh = 0, q = 0; oh < w.OutH; oh++)
-            {
-                int top = oh * w.StrideH - w.PadH, rowEnd = Math.Min(top + w.KernelH, w.InH);
-                for (int ow = 0; ow < w.OutW; ow++, q++)
-                {
-                    int left = ow * w.StrideW - w.PadW, columnEnd = Math.Min(left + w.KernelW, w.InW);
-                    var best = Vector512.Create(float.NegativeInfinity);
-                    for (int ih = Math.Max(0, top); ih < rowEnd; ih++)
-                        for (int iw = Math.Max(0, left); iw < columnEnd; iw++)
-                            best = SeparableMaxPool.Winner(best, Vector512.Load(outputs + ((long)ih * w.InW + iw) * stride + 16 * v));
-                    best.Store(pooled + 16 * q);
-                }
-            }
+            SmallPlaneMaxPool.Pool(w, outputs + 16 * v, 16 * vectors, pooled);
             PixelMajor.ToPlanes(pooled, outPixels, planes + (long)16 * v * outPixels, outPixels, Math.Min(16, channels - 16 * v));
         }
     }

@@ -41,7 +41,7 @@ internal static unsafe class SmallPlaneMaxPool
                     int first = Math.Min(block * Lanes, g.Planes - Lanes);
                     float* source = xs + (long)first * inPlane;
                     PixelMajor.FromPlanes(source, inPlane, Lanes, inPlane, pixels);
-                    Pool(g, pixels, outputs);
+                    Pool(g, pixels, Lanes, outputs);
                     PixelMajor.ToPlanes(outputs, outPlane, ys + (long)first * outPlane, outPlane, Lanes);
                 }
             }
@@ -49,8 +49,13 @@ internal static unsafe class SmallPlaneMaxPool
         }, DirectConv.ItemsPerChunk((long)Lanes * g.InH * g.InW));
     }
 
-    /// <summary>Every output of the 16 gathered planes: the winner over its window, taps in row-major order.</summary>
-    private static void Pool(PoolGeometry g, float* pixels, float* outputs)
+    /// <summary>
+    /// Every output of 16 planes laid out pixel-major (pixel p's 16 values at <paramref name="pixels"/> +
+    /// p·<paramref name="pixelStride"/>): the winner over its window, taps in row-major order, from −∞ (taps outside the
+    /// plane never win), each output's 16 values to <paramref name="outputs"/> + 16·q. Also the fused pool of
+    /// <see cref="ChannelVectorConv"/>, whose pixels hold all the block's channels.
+    /// </summary>
+    internal static void Pool(PoolGeometry g, float* pixels, long pixelStride, float* outputs)
     {
         for (int oh = 0; oh < g.OutH; oh++)
         {
@@ -61,7 +66,7 @@ internal static unsafe class SmallPlaneMaxPool
                 var best = Vector512.Create(float.NegativeInfinity);
                 for (int ih = Math.Max(0, top); ih < rowEnd; ih++)
                     for (int iw = Math.Max(0, left); iw < columnEnd; iw++)
-                        best = SeparableMaxPool.Winner(best, Vector512.Load(pixels + (ih * g.InW + iw) * Lanes));
+                        best = SeparableMaxPool.Winner(best, Vector512.Load(pixels + (ih * g.InW + iw) * pixelStride));
                 Vector512.Store(best, outputs + (oh * g.OutW + ow) * Lanes);
             }
         }
