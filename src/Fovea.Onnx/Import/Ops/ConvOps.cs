@@ -85,21 +85,13 @@ internal static class ConvOps
         return result;
     }
 
-    /// <summary>
-    /// The merged MaxPool as its own op. Padding heavier at the end is F's ceil mode where that gives the same windows (as
-    /// the MaxPool op finds), else −∞ borders (padding never wins a window).
-    /// </summary>
+    /// <summary>The merged MaxPool as its own op computes it (<see cref="PoolOps.MaxPool2d"/>).</summary>
     private static Tensor MaxPool(Tensor x, MaxPoolWindow p)
     {
-        if (p.Symmetric) return F.MaxPool2d(x, p.Kernel, p.Stride, p.PadBegin, (1, 1), p.CeilMode);
         var windows = p.Over(x.Shape.AsSpan());
-        if (PoolGeometry.OutputSize(x.Shape[2], p.Kernel.H, p.Stride.H, p.PadBegin.H, 1, ceilMode: true) == windows.OutH
-            && PoolGeometry.OutputSize(x.Shape[3], p.Kernel.W, p.Stride.W, p.PadBegin.W, 1, ceilMode: true) == windows.OutW)
-            return F.MaxPool2d(x, p.Kernel, p.Stride, p.PadBegin, (1, 1), ceilMode: true);
-        var padded = F.Pad(x, [p.PadBegin.W, p.PadEnd.W, p.PadBegin.H, p.PadEnd.H], float.NegativeInfinity);
-        var pooled = F.MaxPool2d(padded, p.Kernel, p.Stride, (0, 0), (1, 1), false);
-        if (!Autograd.NeedsGrad(padded)) padded.Dispose();
-        return pooled;
+        return PoolOps.MaxPool2d(x,
+            [new(p.Kernel.H, p.Stride.H, 1, p.PadBegin.H, p.PadEnd.H, windows.OutH), new(p.Kernel.W, p.Stride.W, 1, p.PadBegin.W, p.PadEnd.W, windows.OutW)],
+            p.CeilMode);
     }
 
     /// <summary>A 2-D conv and its epilogue in one pass, where the pads are symmetric and the fused kernel takes them; else null.</summary>

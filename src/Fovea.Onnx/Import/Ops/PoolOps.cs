@@ -22,18 +22,25 @@ internal static class PoolOps
         {
             var x = inputs[0]!;
             var axes = Geometry(node, window, x.Dims);
-            if (x.Floats is { } t && !wantsIndices && axes.Length == 2)
-            {
-                // Extra padding at the end only (PyTorch's ceil_mode as older exporters write it) is ceil mode
-                // for a max pool: padding never wins a window that holds an input element.
-                bool? ceil = FitsFovea2d(axes, x.Dims, window.CeilMode, allowDilation: true) ? window.CeilMode
-                    : FitsFovea2dCeil(axes, x.Dims) ? true : null;
-                if (ceil is bool ceilMode)
-                    return [OnnxValue.Float(F.MaxPool2d(t, (axes[0].Kernel, axes[1].Kernel), (axes[0].Stride, axes[1].Stride),
-                        (axes[0].PadBegin, axes[1].PadBegin), (axes[0].Dilation, axes[1].Dilation), ceilMode))];
-            }
+            if (x.Floats is { } t && !wantsIndices && axes.Length == 2) return [OnnxValue.Float(MaxPool2d(t, axes, window.CeilMode))];
             return Max(x, PoolWindows.Create(x.Dims, axes), wantsIndices, columnMajor: storageOrder == 1);
         };
+    }
+
+    /// <summary>
+    /// A 2-D float max pool of these windows, without Indices: on F.MaxPool2d where it computes exactly them (extra
+    /// padding at the end only, PyTorch's ceil_mode as older exporters write it, is ceil mode for a max pool: padding
+    /// never wins a window that holds an input element), else on the N-d kernel. Also what a Conv node runs for the
+    /// MaxPool merged into it (InferenceRewrite.FusedMaxPoolWindow) where its kernel does not take it.
+    /// </summary>
+    internal static Tensor MaxPool2d(Tensor t, SpatialAttributes.Axis[] axes, bool ceilMode)
+    {
+        int[] dims = t.Shape.ToArray();
+        bool? ceil = FitsFovea2d(axes, dims, ceilMode, allowDilation: true) ? ceilMode : FitsFovea2dCeil(axes, dims) ? true : null;
+        if (ceil is bool fits)
+            return F.MaxPool2d(t, (axes[0].Kernel, axes[1].Kernel), (axes[0].Stride, axes[1].Stride),
+                (axes[0].PadBegin, axes[1].PadBegin), (axes[0].Dilation, axes[1].Dilation), fits);
+        return Max(OnnxValue.Float(t), PoolWindows.Create(dims, axes), wantsIndices: false, columnMajor: false)[0].Floats!;
     }
 
     [OnnxOp("AveragePool")]
