@@ -174,7 +174,7 @@ internal static unsafe class ChannelVectorConv
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
-        bool uneven = groups < Parallelism.Threads && packed.UnevenBlocks;
+        bool uneven = Uneven(groups, packed);
         // A fused pool other than 2×2 reads whole images' outputs: no bands (the caller fuses it only where there would be none).
         int bands = windows is not null ? 1 : Bands(g, packed, mapPixels);
         int pixelMajorLength = windows is null ? 0 : images * g.OutPixels * 16 * packed.Vectors + outPlane * 16;
@@ -271,9 +271,11 @@ internal static unsafe class ChannelVectorConv
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int tiles = (images * mapPixels + PixelsPerTile(packed.Vectors) - 1) / PixelsPerTile(packed.Vectors);
         long multiplyAdds = (long)images * mapPixels * g.WindowLength * 16 * packed.Vectors;
-        bool uneven = groups < Parallelism.Threads && packed.UnevenBlocks;
-        return (items >= Parallelism.Threads && !uneven) || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
+        return (items >= Parallelism.Threads && !Uneven(groups, packed)) || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
     }
+
+    /// <summary>Whether blocks of different cost meet fewer image groups than threads: each thread then takes a band of every block (<see cref="Bands"/>).</summary>
+    private static bool Uneven(int groups, Packed packed) => groups < Parallelism.Threads && packed.UnevenBlocks;
 
     /// <summary>
     /// Item <paramref name="i"/>'s block where blocks cost different amounts: first, last, second, second to last, …, so
