@@ -177,7 +177,7 @@ internal static unsafe class ChannelVectorConv
         bool uneven = Uneven(groups, packed);
         // A fused pool other than 2×2 reads whole images' outputs: no bands (the caller fuses it only where there would be none).
         int bands = windows is not null ? 1 : Bands(g, packed, mapPixels);
-        int pixelMajorLength = windows is null ? 0 : images * g.OutPixels * 16 * packed.Vectors + outPlane * 16;
+        int pixelMajorLength = windows is null ? 0 : (images * g.OutPixels + outPlane) * 16 * packed.Vectors;
         // Windows that read the input exactly, with no padding and nothing skipped (1×1 convs, unpadded ones whose windows
         // reach every edge), read it in place: the padded copy would be the input itself. Copying it cost MobileNetV2's
         // 1×1 projections on 2×2 maps at batch 32 (16 images a group, 96 channels: 1536 tiny planes) 90 % of their time.
@@ -226,11 +226,10 @@ internal static unsafe class ChannelVectorConv
                         var run = new Tiles(g, layout, offs + (long)block * g.WindowLength, packed.LiveTaps[block], sums, biasTile, input, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
                             ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
                             rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor);
-                        run.Run(packed.Vectors, firstPixel, endPixel, origin);
                         if (windows is { } w)
-                            for (int i = 0; i < count; i++)
-                                PoolImage(w, packed.Vectors, pixelMajor + (long)i * g.OutPixels * 16 * packed.Vectors, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
-                                    ys + ((long)(first + i) * g.OutChannels + block * 16 * packed.Vectors) * outPlane, Math.Min(16 * packed.Vectors, g.OutChannels - block * 16 * packed.Vectors));
+                            RunPooled(run, g, w, packed.Vectors, count, pixelMajor, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
+                                ys + ((long)first * g.OutChannels + block * 16 * packed.Vectors) * outPlane, Math.Min(16 * packed.Vectors, g.OutChannels - block * 16 * packed.Vectors), origin);
+                        else run.Run(packed.Vectors, firstPixel, endPixel, origin);
                     }
                 }
                 TensorPool.Return(scratch);
@@ -244,18 +243,37 @@ internal static unsafe class ChannelVectorConv
     }
 
     /// <summary>
-    /// One image's max pool over its outputs laid out pixel-major (<paramref name="outputs"/>: each pixel's
-    /// 16·<paramref name="vectors"/> channels of the block), 16 channels at a time as the small-plane pool takes them
-    /// (<see cref="SmallPlaneMaxPool.Pool"/>: the separate op's rule); the pooled pixels, gathered in
-    /// <paramref name="pooled"/>, then go to the block's <paramref name="channels"/> output planes.
+    /// The conv of one group's block with a max pool other than 2×2: its outputs go pixel-major to
+    /// <paramref name="outputs"/> (each pixel's 16·<paramref name="vectors"/> channels of the block) as they are in the
+    /// registers, the pool takes each window's maximum 16 channels at a time as the small-plane pool does
+    /// (<see cref="SmallPlaneMaxPool.Pool"/>: the separate op's rule) into <paramref name="pooled"/> (per vector, each
+    /// pooled pixel's 16 channels), and only those go to the block's <paramref name="channels"/> output planes. A single
+    /// image is pooled a row at a time as soon as the conv has computed the rows that row reads, which are then still in
+    /// L1: pooled after the whole image (135 KB of outputs for SqueezeNet-style's stem), it read them from L2 at about
+    /// the cost of the conv itself. Several tiny images of a group are computed first, then pooled.
     /// </summary>
-    private static void PoolImage(PoolGeometry w, int vectors, float* outputs, float* pooled, float* planes, int channels)
+    private static void RunPooled(Tiles run, ConvGeometry g, PoolGeometry w, int vectors, int count, float* outputs, float* pooled, float* planes, int channels, int* origin)
     {
-        int outPixels = w.OutH * w.OutW;
-        for (int v = 0; v * 16 < channels; v++)
+        int pixels = PixelsPerTile(vectors), groupPixels = count * g.OutPixels, outPixels = w.OutH * w.OutW, computed = 0;
+        for (int i = 0; i < count; i++)
         {
-            SmallPlaneMaxPool.Pool(w, outputs + 16 * v, 16 * vectors, pooled);
-            PixelMajor.ToPlanes(pooled, outPixels, planes + (long)16 * v * outPixels, outPixels, Math.Min(16, channels - 16 * v));
+            float* image = outputs + (long)i * g.OutPixels * 16 * vectors;
+            for (int oh = 0; oh < w.OutH; oh++)
+            {
+                int needed = count > 1 ? groupPixels : Math.Min(g.OutHeight, oh * w.StrideH - w.PadH + w.KernelH) * g.OutWidth;
+                if (needed > computed)
+                {
+                    // Whole tiles from the last one computed, so that no pixel is computed twice.
+                    int end = Math.Min(groupPixels, computed + (needed - computed + pixels - 1) / pixels * pixels);
+                    run.Run(vectors, computed, end, origin);
+                    computed = end;
+                }
+                for (int v = 0; v * 16 < channels; v++)
+                    SmallPlaneMaxPool.Pool(w, image + 16 * v, 16 * vectors, pooled + (long)v * outPixels * 16, oh, oh + 1);
+            }
+            for (int v = 0; v * 16 < channels; v++)
+                PixelMajor.ToPlanes(pooled + (long)v * outPixels * 16, outPixels, planes + ((long)i * g.OutChannels + 16 * v) * outPixels, outPixels,
+                    Math.Min(16, channels - 16 * v));
         }
     }
 

@@ -165,10 +165,12 @@ public class ConvFusionTests
     /// A max pool other than 2×2 after the ReLU, fused into the channel-vectorised kernel (outputs kept pixel-major, only
     /// the pooled ones transposed), gives the separate ops' bits: SqueezeNet's 3×3 stride-2 ceil-mode pool after its
     /// strided stem, ResNet's padded one after a 7×7 stem, a batch norm before it, a map small enough that a group holds
-    /// several images (and a partial block of channels), padding heavier at the end (against −∞ borders), a NaN input.
+    /// several images (and a partial block of channels), padding heavier at the end (against −∞ borders), a NaN input;
+    /// SqueezeNet-style's stem at full size (11 pooled columns: windows four at a time, the last four overlapping).
     /// </summary>
     [Theory]
     [InlineData(3, 3, 64, 17, 3, 2, 0, 3, 2, 0, 0, true, false)]
+    [InlineData(2, 3, 64, 48, 3, 2, 0, 3, 2, 0, 0, true, false)]
     [InlineData(2, 3, 32, 20, 7, 2, 3, 3, 2, 1, 1, false, false)]
     [InlineData(2, 5, 32, 9, 3, 1, 1, 3, 2, 1, 1, false, true)]
     [InlineData(9, 6, 40, 4, 3, 1, 1, 2, 1, 0, 0, false, false)]
