@@ -78,13 +78,11 @@ public static partial class F
         if (epilogue.Pool is { } window)
         {
             // The pool read from the outputs kept pixel-major, only the pooled ones transposed: the separate ops' values.
-            // Not where the conv would split its images between threads: the pool needs each image's outputs whole. Not for
-            // fewer than 32 channels either: ResNet-style's 16-channel stem with its 3×3 pool on 16×16 maps was 3 % slower
+            // Not for fewer than 32 channels: ResNet-style's 16-channel stem with its 3×3 pool on 16×16 maps was 3 % slower
             // fused (the packed-rows pool already takes that map fast), SqueezeNet-style's 64-channel one 5–10 % faster.
             if (kernel is not ConvForwardKernel.ChannelVector || epilogue is not { Relu: true, MaxPool2x2: false, Clip: null, Residual: null }
                 || outChannels < 32) return null;
             var packed = ConvPlans.ForChannelVector(fg, w);
-            if (ChannelVectorConv.SplitsImages(fg, packed)) return null;
             var windows = window.Over([g.Batch, outChannels, g.OutHeight, g.OutWidth]);
             var pooled = Tensor.Empty(g.Batch, outChannels, windows.OutH, windows.OutW);
             ChannelVectorConv.Forward(fg, packed, x.Data, bias?.Data, pooled.Data, 0f, float.PositiveInfinity, epilogue.Norm, windows: windows);

@@ -189,8 +189,9 @@ internal static unsafe class ChannelVectorConv
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
         bool uneven = Uneven(groups, packed);
-        // A fused pool other than 2×2 reads whole images' outputs: no bands (the caller fuses it only where there would be none).
-        int bands = windows is not null ? 1 : Bands(g, packed, mapPixels);
+        // A fused pool other than 2×2 splits a single image into bands of pooled rows (each computing the conv rows they
+        // read, those between two bands twice); a group of several images is not split.
+        int bands = windows is not { } pooledMap ? Bands(g, packed, mapPixels) : images > 1 ? 1 : Math.Min(Bands(g, packed, mapPixels), pooledMap.OutH);
         int pixelMajorLength = windows is null ? 0 : (images * g.OutPixels + outPlane) * 16 * packed.Vectors;
         // Windows that read the input exactly, with no padding and nothing skipped (1×1 convs, unpadded ones whose windows
         // reach every edge), read it in place: the padded copy would be the input itself. Copying it cost MobileNetV2's
@@ -202,7 +203,8 @@ internal static unsafe class ChannelVectorConv
         {
             Parallelism.For(items * bands, (start, end) =>
             {
-                int bandTiles = (tiles + bands - 1) / bands, sumsLength = SumsLength * bandTiles;
+                // A fused pool's pieces (a few conv rows) may reach beyond a band's share of tiles.
+                int bandTiles = windows is null ? (tiles + bands - 1) / bands : tiles, sumsLength = SumsLength * bandTiles;
                 float[] scratch = TensorPool.Rent(paddedLength + CacheLines.Slack + SumsLength + sumsLength + pixelMajorLength);
                 int[] origins = TensorPool.RentInts(bandTiles * pixels);
                 int filledGroup = -1;
@@ -219,6 +221,11 @@ internal static unsafe class ChannelVectorConv
                         int first = group * images, count = Math.Min(images, g.Batch - first);
                         int groupPixels = count * mapPixels;
                         int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
+                        // With a fused pool, the band's pooled rows and the conv rows they read.
+                        (int First, int End) pooledRows = windows is { } rowsMap ? (rowsMap.OutH * band / bands, rowsMap.OutH * (band + 1) / bands) : default;
+                        if (windows is { } banded && bands > 1)
+                            (firstPixel, endPixel) = (Math.Max(0, pooledRows.First * banded.StrideH - banded.PadH) * g.OutWidth,
+                                Math.Min(g.OutHeight, (pooledRows.End - 1) * banded.StrideH - banded.PadH + banded.KernelH) * g.OutWidth);
                         // A band of a single image pads only the rows its tiles read (the rest of the buffer is never read);
                         // its input was mostly written by the other cores, and copying all of it cost a seventh of the conv.
                         var (firstRow, endRow) = count == 1 && bands > 1 && firstPixel < endPixel
@@ -242,7 +249,7 @@ internal static unsafe class ChannelVectorConv
                             ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
                             rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor);
                         if (windows is { } w)
-                            RunPooled(run, g, w, packed.Vectors, count, pixelMajor, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
+                            RunPooled(run, g, w, packed.Vectors, count, pooledRows, firstPixel, pixelMajor, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
                                 ys + ((long)first * g.OutChannels + block * 16 * packed.Vectors) * outPlane, Math.Min(16 * packed.Vectors, g.OutChannels - block * 16 * packed.Vectors), origin);
                         else run.Run(packed.Vectors, firstPixel, endPixel, origin);
                     }
@@ -258,37 +265,40 @@ internal static unsafe class ChannelVectorConv
     }
 
     /// <summary>
-    /// The conv of one group's block with a max pool other than 2×2: its outputs go pixel-major to
-    /// <paramref name="outputs"/> (each pixel's 16·<paramref name="vectors"/> channels of the block) as they are in the
-    /// registers, the pool takes each window's maximum 16 channels at a time as the small-plane pool does
+    /// The conv of one group's block with a max pool other than 2×2, pooled rows [<paramref name="pooledRows"/>) of each
+    /// image (all of them but in a band of a single image), from conv pixel <paramref name="firstPixel"/>: the outputs go
+    /// pixel-major to <paramref name="outputs"/> (each pixel's 16·<paramref name="vectors"/> channels of the block) as they
+    /// are in the registers, the pool takes each window's maximum 16 channels at a time as the small-plane pool does
     /// (<see cref="SmallPlaneMaxPool.Pool"/>: the separate op's rule) into <paramref name="pooled"/> (per vector, each
     /// pooled pixel's 16 channels), and only those go to the block's <paramref name="channels"/> output planes. A single
     /// image is pooled a row at a time as soon as the conv has computed the rows that row reads, which are then still in
     /// L1: pooled after the whole image (135 KB of outputs for SqueezeNet-style's stem), it read them from L2 at about
     /// the cost of the conv itself. Several tiny images of a group are computed first, then pooled.
     /// </summary>
-    private static void RunPooled(Tiles run, ConvGeometry g, PoolGeometry w, int vectors, int count, float* outputs, float* pooled, float* planes, int channels, int* origin)
+    private static void RunPooled(Tiles run, ConvGeometry g, PoolGeometry w, int vectors, int count, (int First, int End) pooledRows, int firstPixel,
+        float* outputs, float* pooled, float* planes, int channels, int* origin)
     {
-        int pixels = PixelsPerTile(vectors), groupPixels = count * g.OutPixels, outPixels = w.OutH * w.OutW, computed = 0;
+        int pixels = PixelsPerTile(vectors), groupPixels = count * g.OutPixels, outPixels = w.OutH * w.OutW, computed = firstPixel;
+        var (first, end) = count > 1 ? (0, w.OutH) : pooledRows;
         for (int i = 0; i < count; i++)
         {
             float* image = outputs + (long)i * g.OutPixels * 16 * vectors;
-            for (int oh = 0; oh < w.OutH; oh++)
+            for (int oh = first; oh < end; oh++)
             {
                 int needed = count > 1 ? groupPixels : Math.Min(g.OutHeight, oh * w.StrideH - w.PadH + w.KernelH) * g.OutWidth;
                 if (needed > computed)
                 {
                     // Whole tiles from the last one computed, so that no pixel is computed twice.
-                    int end = Math.Min(groupPixels, computed + (needed - computed + pixels - 1) / pixels * pixels);
-                    run.Run(vectors, computed, end, origin);
-                    computed = end;
+                    int last = Math.Min(groupPixels, computed + (needed - computed + pixels - 1) / pixels * pixels);
+                    run.Run(vectors, computed, last, origin);
+                    computed = last;
                 }
                 for (int v = 0; v * 16 < channels; v++)
                     SmallPlaneMaxPool.Pool(w, image + 16 * v, 16 * vectors, pooled + (long)v * outPixels * 16, oh, oh + 1);
             }
             for (int v = 0; v * 16 < channels; v++)
-                PixelMajor.ToPlanes(pooled + (long)v * outPixels * 16, outPixels, planes + ((long)i * g.OutChannels + 16 * v) * outPixels, outPixels,
-                    Math.Min(16, channels - 16 * v));
+                PixelMajor.ToPlanes(pooled + ((long)v * outPixels + first * w.OutW) * 16, (end - first) * w.OutW,
+                    planes + ((long)i * g.OutChannels + 16 * v) * outPixels + first * w.OutW, outPixels, Math.Min(16, channels - 16 * v));
         }
     }
 
@@ -316,9 +326,6 @@ internal static unsafe class ChannelVectorConv
     /// last; run in order, at batch 1 on 5×5 and 2×2 maps, one thread had the 1×1 blocks and the other the 3×3 ones).
     /// </summary>
     private static int Alternating(int i, int blocks) => i % 2 == 0 ? i / 2 : blocks - 1 - i / 2;
-
-    /// <summary>Whether a conv of <paramref name="g"/> splits its images into bands between threads (batch-1 latency), which a fused pool other than 2×2 would undo.</summary>
-    public static bool SplitsImages(ConvGeometry g, Packed packed) => Bands(g, packed, g.OutPixels) > 1;
 
     /// <summary>Multiply-adds of one item below which it is not split into bands: waking a worker costs more than the work (as the implicit GEMM's rule).</summary>
     private const long MinSplitMultiplyAdds = 1 << 20;

@@ -166,9 +166,14 @@ public class ConvFusionTests
     /// the pooled ones transposed), gives the separate ops' bits: SqueezeNet's 3×3 stride-2 ceil-mode pool after its
     /// strided stem, ResNet's padded one after a 7×7 stem, a batch norm before it, a map small enough that a group holds
     /// several images (and a partial block of channels), padding heavier at the end (against −∞ borders), a NaN input;
-    /// SqueezeNet-style's stem at full size (11 pooled columns: windows four at a time, the last four overlapping).
+    /// SqueezeNet-style's stem at full size (11 pooled columns: windows four at a time, the last four overlapping); a
+    /// single image split between 2 or 3 threads by bands of pooled rows (the conv rows between two bands computed by both),
+    /// with and without padding.
     /// </summary>
     [Theory]
+    [InlineData(1, 16, 64, 13, 3, 1, 1, 3, 2, 0, 0, true, false, 2)]
+    [InlineData(1, 16, 64, 13, 3, 1, 1, 3, 2, 0, 0, true, false, 3)]
+    [InlineData(1, 16, 64, 12, 3, 1, 1, 3, 2, 1, 1, false, true, 3)]
     [InlineData(3, 3, 64, 17, 3, 2, 0, 3, 2, 0, 0, true, false)]
     [InlineData(2, 3, 64, 48, 3, 2, 0, 3, 2, 0, 0, true, false)]
     [InlineData(2, 3, 32, 20, 7, 2, 3, 3, 2, 1, 1, false, false)]
@@ -176,8 +181,9 @@ public class ConvFusionTests
     [InlineData(9, 6, 40, 4, 3, 1, 1, 2, 1, 0, 0, false, false)]
     [InlineData(2, 3, 64, 17, 3, 2, 0, 3, 2, 0, 1, false, false)]
     public void AnyMaxPoolAfterTheReLUFusesIntoTheChannelVectorisedKernel(int n, int c, int o, int size, int k, int stride, int padding,
-        int window, int poolStride, int padBegin, int padEnd, bool ceil, bool norm)
+        int window, int poolStride, int padBegin, int padEnd, bool ceil, bool norm, int threads = 0)
     {
+        using var scope = Parallelism.UseThreads(threads > 0 ? threads : Parallelism.Threads);
         var rng = new Rng(17);
         using var x = Tensor.Normal(new TensorShape(n, c, size, size), 0f, 1f, rng);
         using var weight = Tensor.Normal(new TensorShape(o, c, k, k), 0f, 0.3f, rng);
