@@ -189,9 +189,7 @@ internal static unsafe class ChannelVectorConv
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
         bool uneven = Uneven(groups, packed);
-        // A fused pool other than 2×2 splits a single image into bands of pooled rows (each computing the conv rows they
-        // read, those between two bands twice); a group of several images is not split.
-        int bands = windows is not { } pooledMap ? Bands(g, packed, mapPixels) : images > 1 ? 1 : Math.Min(Bands(g, packed, mapPixels), pooledMap.OutH);
+        int bands = Bands(g, packed, mapPixels, windows);
         int pixelMajorLength = windows is null ? 0 : (images * g.OutPixels + outPlane) * 16 * packed.Vectors;
         // Windows that read the input exactly, with no padding and nothing skipped (1×1 convs, unpadded ones whose windows
         // reach every edge), read it in place: the padded copy would be the input itself. Copying it cost MobileNetV2's
@@ -307,14 +305,20 @@ internal static unsafe class ChannelVectorConv
     /// fewer than threads and an item has work enough, or where blocks keep different numbers of taps (merged branches
     /// cost different amounts: with fewer image groups than threads a thread's share is then a band of every block, not a
     /// run of blocks; at batch 1 a merged Fire module's two blocks of 1×1 channels went to one thread, its two of 3×3
-    /// channels to the other).
+    /// channels to the other). A fused pool other than 2×2 (<paramref name="windows"/>) splits a single image into bands
+    /// of pooled rows, each computing the conv rows its windows read (those between two bands twice), from half the
+    /// multiply-adds, as its items also pool and transpose (SqueezeNet-style's stem at batch 1, 0.9 M multiply-adds:
+    /// 32 → 24.5 µs); a group of several images is not split.
     /// </summary>
-    private static int Bands(ConvGeometry g, Packed packed, int mapPixels)
+    private static int Bands(ConvGeometry g, Packed packed, int mapPixels, PoolGeometry? windows)
     {
         int images = ImagesPerGroup(g), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
+        if (windows is not null && images > 1) return 1;
         int tiles = (images * mapPixels + PixelsPerTile(packed.Vectors) - 1) / PixelsPerTile(packed.Vectors);
         long multiplyAdds = (long)images * mapPixels * g.WindowLength * 16 * packed.Vectors;
-        return (items >= Parallelism.Threads && !Uneven(groups, packed)) || multiplyAdds < MinSplitMultiplyAdds ? 1 : Math.Min(tiles, Parallelism.Threads);
+        long minimum = windows is null ? MinSplitMultiplyAdds : MinSplitMultiplyAdds / 2;
+        return (items >= Parallelism.Threads && !Uneven(groups, packed)) || multiplyAdds < minimum ? 1
+            : Math.Min(windows is { } w ? Math.Min(tiles, w.OutH) : tiles, Parallelism.Threads);
     }
 
     /// <summary>Whether blocks of different cost meet fewer image groups than threads: each thread then takes a band of every block (<see cref="Bands"/>).</summary>
