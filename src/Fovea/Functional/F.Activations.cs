@@ -13,6 +13,13 @@ public static partial class F
     /// <summary>max(x, 0).</summary>
     public static Tensor Relu(Tensor x) => Pointwise(x, "Relu", new ReluOp());
 
+    /// <summary><see cref="Relu"/>'s values written over <paramref name="x"/> (inference on an activation nothing else reads).</summary>
+    internal static void ReluInPlace(Tensor x)
+    {
+        float[] xs = x.Data;
+        Elementwise(x.Length, (start, end) => new ReluOp().Forward(xs.AsSpan(start, end - start), xs.AsSpan(start, end - start)));
+    }
+
     /// <summary>x where x &gt; 0, otherwise <paramref name="negativeSlope"/>·x.</summary>
     public static Tensor LeakyRelu(Tensor x, float negativeSlope = 0.01f) => Pointwise(x, "LeakyRelu", new LeakyReluOp(negativeSlope));
 

@@ -40,7 +40,7 @@ public sealed class Sequential : Module
             try
             {
                 y = run > 1 ? InferenceFusion.Forward(_layers, i, run, x)
-                    : fusedNorm?.ForwardRelu(x) ?? FlattenInPlace(_layers[i], x, input) ?? _layers[i].Forward(x);
+                    : fusedNorm?.ForwardRelu(x) ?? FlattenInPlace(_layers[i], x, input) ?? ReluInPlace(_layers[i], x, input) ?? _layers[i].Forward(x);
             }
             catch (ArgumentException e)
             {
@@ -50,17 +50,37 @@ public sealed class Sequential : Module
             x = y;
             i += fusedNorm is not null ? 2 : run;
         }
-        return x;
+        if (!x.IsBorrowed) return x;
+        // The caller's input, flattened, with nothing after the Flatten that made a new tensor: a copy of its own.
+        var owned = x.Clone();
+        x.Dispose();
+        return owned;
     }
 
     /// <summary>
     /// Under no-grad, a Flatten of an intermediate activation (which nothing else reads, and which would be freed next)
-    /// takes the new shape in place instead of copying it (the copy was 3 % of cnn-small's batch-256 inference). Null otherwise (the caller's input is never changed; with a tape the op is recorded).
+    /// takes the new shape in place instead of copying it (the copy was 3 % of cnn-small's batch-256 inference); of the
+    /// caller's input, it reads that input's storage under the new shape (<see cref="Tensor.Borrowing"/>: the copy was 8 %
+    /// of the MLP's at batch 256). Null otherwise (the caller's input is never changed; with a tape the op is recorded).
     /// </summary>
     private static Tensor? FlattenInPlace(Module layer, Tensor x, Tensor input)
     {
-        if (Autograd.IsEnabled || layer is not Flatten flatten || ReferenceEquals(x, input)) return null;
-        x.SetShape(F.FlattenedShape(x.Shape, flatten.StartDim, flatten.EndDim));
+        if (Autograd.IsEnabled || layer is not Flatten flatten) return null;
+        var shape = F.FlattenedShape(x.Shape, flatten.StartDim, flatten.EndDim);
+        if (ReferenceEquals(x, input)) return Tensor.Borrowing(x, shape);
+        x.SetShape(shape);
+        return x;
+    }
+
+    /// <summary>
+    /// Under no-grad, a ReLU of an intermediate activation (one the layers made, not the caller's input nor storage it
+    /// lends) overwrites it with the same values F.Relu gives, instead of writing a new tensor and freeing the old one.
+    /// With <see cref="FlattenInPlace"/>, the MLP's inference at batch 256: 650 → 536 µs. Null otherwise.
+    /// </summary>
+    private static Tensor? ReluInPlace(Module layer, Tensor x, Tensor input)
+    {
+        if (Autograd.IsEnabled || layer is not ReLU || ReferenceEquals(x, input) || x.IsBorrowed) return null;
+        F.ReluInPlace(x);
         return x;
     }
 

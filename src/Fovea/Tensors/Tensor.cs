@@ -21,6 +21,20 @@ public class Tensor : IDisposable
         _data = pooledData;
     }
 
+    /// <summary>
+    /// <paramref name="source"/>'s storage under another shape of the same length, without owning it: disposing the alias
+    /// leaves the storage to <paramref name="source"/>. For inference steps that read the caller's input under another
+    /// shape without copying it (<see cref="Nn.Sequential"/>'s Flatten); it must not outlive the call.
+    /// </summary>
+    internal static Tensor Borrowing(Tensor source, TensorShape shape)
+    {
+        if (shape.Length != source.Length) throw new ArgumentException($"Cannot view {source.Shape} as {shape}.");
+        return new Tensor(shape, source.Storage) { IsBorrowed = true };
+    }
+
+    /// <summary>Whether the storage belongs to another tensor (<see cref="Borrowing"/>).</summary>
+    internal bool IsBorrowed { get; private init; }
+
     /// <summary>A zero-filled tensor of the given shape.</summary>
     protected Tensor(TensorShape shape) : this(shape, RentZeroed(shape.Length)) { }
 
@@ -219,7 +233,7 @@ public class Tensor : IDisposable
     {
         if (_data.Length > 0)
         {
-            TensorPool.Return(_data);
+            if (!IsBorrowed) TensorPool.Return(_data);
             _data = [];
         }
         Grad?.Dispose();

@@ -74,10 +74,55 @@ public class StepMemoryTests
         Assert.NotSame(before.Outputs[1], after.Inputs[1]);
         TensorAssert.Equal(expected, y, "flattened in place");
 
-        var flattenFirst = new Sequential(new Flatten(), new Linear(12, 3, rng: new Rng(1)));
-        using (Autograd.NoGrad()) flattenFirst.Forward(x).Dispose();
+        // The caller's input, flattened first, is read where it is (not copied) and left as it was.
+        var reader = new Witness(passThrough: true);
+        var flattenFirst = new Sequential(new Flatten(), reader, new Linear(12, 3, rng: new Rng(1)));
+        var values = x.ToArray();
+        Tensor z;
+        using (Autograd.NoGrad()) z = flattenFirst.Forward(x);
+        Assert.Equal(new TensorShape(2, 12), reader.Inputs[0].Shape);
         Assert.Equal(new TensorShape(2, 3, 2, 2), x.Shape);
         Assert.False(IsFreed(x));
+        Assert.Equal(values, x.ToArray());
+        using var expectedZ = flattenFirst.Forward(x);
+        TensorAssert.Equal(expectedZ, z, "the caller's input flattened without a copy");
+        // Nothing after the Flatten that makes a tensor: the result owns a copy, which outlives the input.
+        var input = Tensor.Normal(new TensorShape(2, 3, 2, 2), 0, 1, new Rng(3));
+        var copied = input.ToArray();
+        Tensor flat;
+        using (Autograd.NoGrad()) flat = new Sequential(new Flatten(), new Witness(passThrough: true)).Forward(input);
+        input.Dispose();
+        Assert.Equal(new TensorShape(2, 12), flat.Shape);
+        Assert.Equal(copied, flat.ToArray());
+    }
+
+    [Fact]
+    public void InferenceAppliesAReLUInPlaceToAnIntermediateButNeverToTheCallersInput()
+    {
+        var before = new Witness(passThrough: false);
+        var after = new Witness(passThrough: true);
+        var model = new Sequential(new Linear(6, 5, rng: new Rng(1)), before, new ReLU(), after, new Linear(5, 3, rng: new Rng(2)));
+        var x = Tensor.Normal(new TensorShape(4, 6), 0, 1, new Rng(3));
+        Tensor y;
+        using (Autograd.NoGrad()) y = model.Forward(x);
+        Assert.Same(before.Outputs[0], after.Inputs[0]);  // overwritten, then freed once the Linear read it
+        using var expected = model.Forward(x);  // with the tape: ReLU writes a new tensor
+        Assert.NotSame(before.Outputs[1], after.Inputs[1]);
+        TensorAssert.Equal(expected, y, "ReLU in place");
+        // A Linear's outputs, negative ones among them.
+        var plain = new Sequential(new Linear(6, 5, rng: new Rng(1)), new ReLU(), new Linear(5, 3, rng: new Rng(2)));
+        Tensor fromPlain;
+        using (Autograd.NoGrad()) fromPlain = plain.Forward(x);
+        using var expectedPlain = plain.Forward(x);
+        TensorAssert.Equal(expectedPlain, fromPlain, "a Linear's outputs, ReLU in place");
+
+        // The caller's input: a new tensor, the input untouched.
+        var signed = Tensor.FromArray([-1f, 2f, -0f, float.NaN], 1, 4);
+        Tensor activated;
+        using (Autograd.NoGrad()) activated = new Sequential(new ReLU()).Forward(signed);
+        Assert.NotSame(signed, activated);
+        Assert.Equal([-1f, 2f, -0f, float.NaN], signed.ToArray());
+        Assert.Equal([0f, 2f, 0f, float.NaN], activated.ToArray());
     }
 
     [Fact]
