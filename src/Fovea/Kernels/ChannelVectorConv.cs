@@ -197,9 +197,9 @@ internal static unsafe class ChannelVectorConv
         bool inPlace = g.PadTop == 0 && g.PadLeft == 0 && layout.Rows == g.InHeight && layout.RowLength == g.InWidth;
         int paddedLength = inPlace ? 0 : images * layout.Length;
         int[]? smallPixels = inPlace ? null : layout.SmallPlanePixels();
-        // A conv too small to pay for a worker's wake-up runs on the calling thread.
+        // A conv too small to pay for splitting runs on the calling thread.
         long multiplyAdds = (long)g.Batch * mapPixels * 16 * packed.Vectors * packed.LiveTaps.Sum();
-        int perChunk = multiplyAdds < MinForkMultiplyAdds ? items * bands : 1;
+        int perChunk = multiplyAdds < DirectConv.MinForkMultiplyAdds ? items * bands : 1;
         try
         {
             Parallelism.For(items * bands, (start, end) =>
@@ -333,13 +333,6 @@ internal static unsafe class ChannelVectorConv
     /// last; run in order, at batch 1 on 5×5 and 2×2 maps, one thread had the 1×1 blocks and the other the 3×3 ones).
     /// </summary>
     private static int Alternating(int i, int blocks) => i % 2 == 0 ? i / 2 : blocks - 1 - i / 2;
-
-    /// <summary>
-    /// Multiply-adds of a whole conv below which its items (blocks, image groups) are not split between threads either:
-    /// ResNet-style's last stage at batch 1 (128 channels on 1×1 maps, two blocks of 8–16 K multiply-adds) ran 1–1.4 µs a
-    /// conv slower on two threads than on one. The GEMM's threshold (<see cref="Gemm"/>) is the same.
-    /// </summary>
-    private const long MinForkMultiplyAdds = 1 << 18;
 
     /// <summary>Multiply-adds of one item below which it is not split into bands: waking a worker costs more than the work (as the implicit GEMM's rule).</summary>
     private const long MinSplitMultiplyAdds = 1 << 20;

@@ -24,6 +24,17 @@ internal static unsafe class DirectConv
     /// <summary>Items per chunk for <see cref="Parallelism.For"/> when each item costs <paramref name="work"/> multiply-adds.</summary>
     internal static int ItemsPerChunk(long work) => (int)Math.Max(1, MinWorkPerChunk / Math.Max(1, work));
 
+    /// <summary>
+    /// Multiply-adds of a whole conv below which it runs on the calling thread: split, each thread first pulls the input and
+    /// weights the other core wrote or read last. SqueezeNet-style's squeeze convs at batch 1 (100–250 K multiply-adds)
+    /// ran 1.2–3.8 µs slower on two threads than on one, ResNet-style's last stage (two blocks of 8–16 K) 1–1.4 µs. The
+    /// GEMM's threshold (<see cref="Gemm"/>) is the same.
+    /// </summary>
+    internal const long MinForkMultiplyAdds = 1 << 18;
+
+    /// <summary><see cref="ItemsPerChunk(long)"/>, or all <paramref name="items"/> in one chunk where together they cost under <see cref="MinForkMultiplyAdds"/>.</summary>
+    internal static int ItemsPerChunk(long work, int items) => work * items < MinForkMultiplyAdds ? Math.Max(1, items) : ItemsPerChunk(work);
+
     /// <summary>Whether <paramref name="g"/> is depthwise (one input channel per group, more than one group): forward and backward run here.</summary>
     public static bool IsDepthwise(ConvGeometry g) => g.Groups > 1 && g.Groups == g.InChannels;
 

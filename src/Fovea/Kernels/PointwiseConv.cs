@@ -44,7 +44,7 @@ internal static unsafe class PointwiseConv
                     else Tile(g, image, ws, bs, result, o, low, high);
                 }
             }
-        }, DirectConv.ItemsPerChunk((long)tileRows * g.InChannels * g.OutPixels));
+        }, DirectConv.ItemsPerChunk((long)tileRows * g.InChannels * g.OutPixels, g.Batch * rowTiles));
     }
 
     /// <summary>Output channels o … o + 3 of one image (the last tile repeats its last channel: the same values stored twice).</summary>
