@@ -44,7 +44,10 @@ public static unsafe class Gemm
     {
         Validate(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
-        for (int i = 0; i < m; i++)
+        // With beta 0 the packed path writes C over on its first block of k instead: clearing C first was a pass over all
+        // of it (4 MB at 1024³), and the first block's tiles then read it back.
+        bool overwrite = beta == 0f && k > 0 && alpha != 0f && m > SmallRows && !UsesDotTiles(transA, transB, m, n, k);
+        for (int i = 0; i < m && !overwrite; i++)
         {
             var row = c.Slice(i * ldc, n);
             if (beta == 0f) row.Clear();
@@ -64,7 +67,7 @@ public static unsafe class Gemm
             }
             bool dots = UsesDotTiles(transA, transB, m, n, k);
             bool aInPlace = !dots && ReadsAInPlace(transA, n);
-            var job = new Job(transA, transB, dots, aInPlace, k, alpha, pa, lda, pb, ldb, pc, ldc);
+            var job = new Job(transA, transB, dots, aInPlace, overwrite, k, alpha, pa, lda, pb, ldb, pc, ldc);
             bool splitM = aInPlace ? !SplitsColumns(n, threads) : m >= n;
             int unit = dots ? 4 : splitM ? TileRows(kernel) : MaxTileCols;
             int units = ((splitM ? m : n) + unit - 1) / unit;
@@ -193,7 +196,7 @@ public static unsafe class Gemm
             }
         });
 
-    private readonly struct Job(bool transA, bool transB, bool dots, bool aInPlace, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    private readonly struct Job(bool transA, bool transB, bool dots, bool aInPlace, bool overwrite, int k, float alpha, float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
         public void Run(GemmKernel kernel, int i0, int i1, int j0, int j1)
         {
@@ -249,8 +252,9 @@ public static unsafe class Gemm
                                     {
                                         int rows = Math.Min(mr, mc - ir);
                                         float* cp = c + (long)(ic + ir) * ldc + jc + jr;
-                                        if (ir < inPlaceRows) Tile<TVec, TOps, RowColumns>(new RowColumns(a + (long)(ic + ir) * lda + pc, lda), bp, kc, cp, rows, cols);
-                                        else Tile<TVec, TOps, PackedColumns>(new PackedColumns(packA + (ir - inPlaceRows) * kc, mr), bp, kc, cp, rows, cols);
+                                        bool fresh = overwrite && pc == 0;
+                                        if (ir < inPlaceRows) Tile<TVec, TOps, RowColumns>(new RowColumns(a + (long)(ic + ir) * lda + pc, lda), bp, kc, cp, rows, cols, fresh);
+                                        else Tile<TVec, TOps, PackedColumns>(new PackedColumns(packA + (ir - inPlaceRows) * kc, mr), bp, kc, cp, rows, cols, fresh);
                                     }
                                 }
                             }
@@ -266,11 +270,11 @@ public static unsafe class Gemm
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Tile<TVec, TOps, TA>(TA ap, PackedRows bp, int kc, float* cp, int rows, int cols)
+        private void Tile<TVec, TOps, TA>(TA ap, PackedRows bp, int kc, float* cp, int rows, int cols, bool fresh)
             where TVec : struct where TOps : struct, IVectorOps<TVec> where TA : struct, IPanelColumns
         {
-            if (rows == GemmMicroKernel<TVec, TOps>.Rows && cols == GemmMicroKernel<TVec, TOps>.Cols) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha);
-            else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols);
+            if (rows == GemmMicroKernel<TVec, TOps>.Rows && cols == GemmMicroKernel<TVec, TOps>.Cols) GemmMicroKernel<TVec, TOps>.Tile(kc, ap, bp, cp, ldc, alpha, fresh);
+            else GemmMicroKernel<TVec, TOps>.EdgeTile(kc, ap, bp, cp, ldc, alpha, rows, cols, fresh);
         }
     }
 

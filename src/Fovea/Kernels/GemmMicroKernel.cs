@@ -154,8 +154,11 @@ internal static unsafe class GemmMicroKernel<TVec, TOps> where TVec : struct whe
         TOps.Store(c + w, TOps.MultiplyAdd(hi, alpha, old1));
     }
 
-    /// <summary>A tile cut by the edge of C: computed in a scratch tile, then the valid part added.</summary>
-    public static void EdgeTile<TA, TB>(int kc, TA a, TB b, float* c, int ldc, float alpha, int rows, int cols)
+    /// <summary>
+    /// A tile cut by the edge of C: computed in a scratch tile, then the valid part added (with <paramref name="overwrite"/>,
+    /// added to zero, as to a cleared C: the same bits, C not read).
+    /// </summary>
+    public static void EdgeTile<TA, TB>(int kc, TA a, TB b, float* c, int ldc, float alpha, int rows, int cols, bool overwrite = false)
         where TA : struct, IPanelColumns where TB : struct, IPanelRows
     {
         int nr = Cols;
@@ -164,6 +167,6 @@ internal static unsafe class GemmMicroKernel<TVec, TOps> where TVec : struct whe
         Tile(kc, a, b, tile, nr, alpha);
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
-                c[i * ldc + j] += tile[i * nr + j];
+                c[i * ldc + j] = (overwrite ? 0f : c[i * ldc + j]) + tile[i * nr + j];
     }
 }

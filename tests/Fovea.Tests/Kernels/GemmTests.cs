@@ -69,6 +69,26 @@ public class GemmTests
         Assert.Equal([6f, 8f], c);
     }
 
+    /// <summary>
+    /// With beta 0 the packed path writes C over on its first block of k without reading it: NaNs in C vanish, and the
+    /// bits are those of the same product added to a cleared C (full and edge tiles, k across blocks, A in place and packed).
+    /// </summary>
+    [Theory]
+    [InlineData(37, 70, 300, false, false)]
+    [InlineData(101, 96, 513, true, false)]
+    [InlineData(200, 600, 257, false, true)]
+    [InlineData(17, 130, 1031, true, true)]
+    public void BetaZeroWritesOverCInThePackedPath(int m, int n, int k, bool ta, bool tb)
+    {
+        var a = TestArrays.Uniform(m * k, 11);
+        var b = TestArrays.Uniform(k * n, 12);
+        var overwritten = Enumerable.Repeat(float.NaN, m * n).ToArray();
+        var added = new float[m * n];
+        Gemm.Sgemm(ta, tb, m, n, k, 0.75f, a, ta ? m : k, b, tb ? k : n, 0f, overwritten, n);
+        Gemm.Sgemm(ta, tb, m, n, k, 0.75f, a, ta ? m : k, b, tb ? k : n, 1f, added, n);
+        Assert.Equal(added, overwritten);
+    }
+
     [Fact]
     public void ResultsDoNotDependOnTheThreadCount()
     {
