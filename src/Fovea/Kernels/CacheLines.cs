@@ -15,6 +15,18 @@ internal static unsafe class CacheLines
 
     public static float* AlignUp(float* p) => (float*)(((nint)p + 63) & ~(nint)63);
 
+    /// <summary>
+    /// A pinned array of <paramref name="length"/> floats and <see cref="Slack"/> more, and in <paramref name="skew"/> the
+    /// offset of its first cache-line boundary: for weights packed once and streamed by vector loads, which keep that
+    /// alignment because a pinned array never moves.
+    /// </summary>
+    public static float[] Pinned(int length, out int skew)
+    {
+        var storage = GC.AllocateUninitializedArray<float>(length + Slack, pinned: true);
+        skew = Skew(storage);
+        return storage;
+    }
+
     /// <summary>Floats from the start of <paramref name="span"/> to its first cache-line boundary (meaningful for pinned arrays, which stay put).</summary>
     public static int Skew(ReadOnlySpan<float> span)
     {

@@ -84,9 +84,7 @@ internal static unsafe class ChannelVectorConv
             Vectors = VectorsPerTile(g.OutChannels);
             int width = 16 * Vectors, taps = g.WindowLength;
             Blocks = (g.OutChannels + width - 1) / width;
-            // Pinned, so that the packed weights keep the cache-line start they are given.
-            _storage = GC.AllocateUninitializedArray<float>(Blocks * taps * width + CacheLines.Slack, pinned: true);
-            _skew = CacheLines.Skew(_storage);
+            _storage = CacheLines.Pinned(Blocks * taps * width, out _skew);
             TapOffsets = new int[Blocks * taps];
             LiveTaps = new int[Blocks];
             int[] offsets = new InputLayout(g).TapOffsets();
@@ -223,10 +221,14 @@ internal static unsafe class ChannelVectorConv
                         int groupPixels = count * mapPixels;
                         int firstPixel = Math.Min(groupPixels, tiles * band / bands * pixels), endPixel = Math.Min(groupPixels, tiles * (band + 1) / bands * pixels);
                         // With a fused pool, the band's pooled rows and the conv rows they read.
-                        (int First, int End) pooledRows = windows is { } rowsMap ? (rowsMap.OutH * band / bands, rowsMap.OutH * (band + 1) / bands) : default;
-                        if (windows is { } banded && bands > 1)
-                            (firstPixel, endPixel) = (Math.Max(0, pooledRows.First * banded.StrideH - banded.PadH) * g.OutWidth,
-                                Math.Min(g.OutHeight, (pooledRows.End - 1) * banded.StrideH - banded.PadH + banded.KernelH) * g.OutWidth);
+                        (int First, int End) pooledRows = default;
+                        if (windows is { } rowsMap)
+                        {
+                            pooledRows = (rowsMap.OutH * band / bands, rowsMap.OutH * (band + 1) / bands);
+                            if (bands > 1)
+                                (firstPixel, endPixel) = (Math.Max(0, pooledRows.First * rowsMap.StrideH - rowsMap.PadH) * g.OutWidth,
+                                    Math.Min(g.OutHeight, (pooledRows.End - 1) * rowsMap.StrideH - rowsMap.PadH + rowsMap.KernelH) * g.OutWidth);
+                        }
                         // A band of a single image pads only the rows its tiles read (the rest of the buffer is never read);
                         // its input was mostly written by the other cores, and copying all of it cost a seventh of the conv.
                         var (firstRow, endRow) = count == 1 && bands > 1 && firstPixel < endPixel

@@ -46,7 +46,8 @@ public static unsafe class Gemm
         if (m == 0 || n == 0) return;
         // With beta 0 the packed path writes C over on its first block of k instead: clearing C first was a pass over all
         // of it (4 MB at 1024³), and the first block's tiles then read it back.
-        bool overwrite = beta == 0f && k > 0 && alpha != 0f && m > SmallRows && !UsesDotTiles(transA, transB, m, n, k);
+        bool dots = UsesDotTiles(transA, transB, m, n, k);
+        bool overwrite = beta == 0f && k > 0 && alpha != 0f && m > SmallRows && !dots;
         for (int i = 0; i < m && !overwrite; i++)
         {
             var row = c.Slice(i * ldc, n);
@@ -65,7 +66,6 @@ public static unsafe class Gemm
                 RunSmallM(kernel, threads, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc);
                 return;
             }
-            bool dots = UsesDotTiles(transA, transB, m, n, k);
             bool aInPlace = !dots && ReadsAInPlace(transA, n);
             var job = new Job(transA, transB, dots, aInPlace, overwrite, k, alpha, pa, lda, pb, ldb, pc, ldc);
             bool splitM = aInPlace ? !SplitsColumns(n, threads) : m >= n;

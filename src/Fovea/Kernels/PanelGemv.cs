@@ -29,8 +29,7 @@ internal sealed unsafe class PanelGemv
     {
         Depth = depth;
         Panels = outputs / PanelWidth;
-        _storage = GC.AllocateUninitializedArray<float>(Panels * PanelWidth * depth + CacheLines.Slack, pinned: true);
-        _start = CacheLines.Skew(_storage);
+        _storage = CacheLines.Pinned(Panels * PanelWidth * depth, out _start);
         // Written in order, read down 64 rows of W (whose lines stay in L1 from one depth to the next).
         var packed = _storage.AsSpan(_start);
         for (int panel = 0; panel < Panels; panel++)
