@@ -11,7 +11,7 @@ namespace Fovea.Onnx.Import;
 /// stores it (or in place where its kernel does not fuse). The function computed is unchanged up to float rounding (the fusion itself is bitwise); graphs
 /// loaded for training keep every node.
 /// </summary>
-internal static class InferenceRewrite
+internal static partial class InferenceRewrite
 {
     /// <summary>Attributes the rewrite gives a Conv node (names no ONNX exporter writes).</summary>
     public const string FusedRelu = "fovea_fused_relu", FusedMaxPool = "fovea_fused_maxpool_2x2";
@@ -30,7 +30,7 @@ internal static class InferenceRewrite
     public static OnnxGraphProto Apply(OnnxGraphProto graph, long opset)
     {
         var fused = MergeBranches(FuseActivations(FoldBatchNorms(BypassConstantIdentities(graph)), opset));
-        return opset >= 7 ? FuseResiduals(fused) : fused;
+        return KeepChannelBlocks(opset >= 7 ? FuseResiduals(fused) : fused);
     }
 
     /// <summary>

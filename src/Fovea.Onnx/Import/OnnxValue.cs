@@ -30,7 +30,18 @@ public sealed class OnnxValue
 
     public bool IsFloat => Floats is not null;
 
+    /// <summary>
+    /// For activations held in channel blocks between convs that take them so (<see cref="InferenceRewrite.BlockedOutput"/>):
+    /// their channel count, <see cref="Floats"/> being [N, ⌈C / 16⌉, H, W, 16] and <see cref="Dims"/> [N, C, H, W]; 0 for
+    /// every other value.
+    /// </summary>
+    internal int BlockedChannels { get; private init; }
+
     public static OnnxValue Float(Tensor t) => new(OnnxDataType.Float, t.Shape.ToArray(), t, null);
+
+    /// <summary>Activations of <paramref name="channels"/> channels in channel blocks [N, ⌈C / 16⌉, H, W, 16].</summary>
+    internal static OnnxValue InChannelBlocks(Tensor blocks, int channels) =>
+        new(OnnxDataType.Float, [blocks.Shape[0], channels, blocks.Shape[2], blocks.Shape[3]], blocks, null) { BlockedChannels = channels };
 
     public static OnnxValue Integer(OnnxDataType type, long[] values, int[] dims)
     {
@@ -43,7 +54,8 @@ public sealed class OnnxValue
 
     /// <summary>The float32 data, or a clear error naming <paramref name="what"/> when the value holds integers.</summary>
     public Tensor FloatData(string what) =>
-        Floats ?? throw new InvalidDataException($"{what}: expected a float tensor, received {OnnxDataTypes.Name(Type)} {TensorShape.Format(Dims)}");
+        BlockedChannels > 0 ? throw new InvalidOperationException($"{what}: {TensorShape.Format(Dims)} is held in channel blocks, which only a Conv reads")
+        : Floats ?? throw new InvalidDataException($"{what}: expected a float tensor, received {OnnxDataTypes.Name(Type)} {TensorShape.Format(Dims)}");
 
     /// <summary>The integer data, or a clear error naming <paramref name="what"/> when the value holds floats.</summary>
     public long[] IntegerData(string what) =>

@@ -86,8 +86,9 @@ internal static unsafe class ChannelVectorConv
             Blocks = (g.OutChannels + width - 1) / width;
             _storage = CacheLines.Pinned(Blocks * taps * width, out _skew);
             TapOffsets = new int[Blocks * taps];
+            BlockedTapOffsets = new int[Blocks * taps];
             LiveTaps = new int[Blocks];
-            int[] offsets = new InputLayout(g).TapOffsets();
+            int[] offsets = new InputLayout(g, blocked: false).TapOffsets(), blockedOffsets = new InputLayout(g, blocked: true).TapOffsets();
             // Written in order, read down the block's weight rows (16·V rows, whose cache lines stay in L1 from one tap to
             // the next); the other way round, every write went to another cache line and packing cost a fifth of the conv.
             for (int block = 0; block < Blocks; block++)
@@ -103,6 +104,7 @@ internal static unsafe class ChannelVectorConv
                     var target = _storage.AsSpan(_skew + (block * taps + live) * width, width);
                     for (int l = 0; l < rows; l++) target[l] = weight[source + l * taps];
                     target[rows..].Clear();
+                    BlockedTapOffsets[block * taps + live] = blockedOffsets[t];
                     TapOffsets[block * taps + live++] = offsets[t];
                 }
                 LiveTaps[block] = live;
@@ -134,6 +136,9 @@ internal static unsafe class ChannelVectorConv
         /// </summary>
         public int[] TapOffsets { get; }
 
+        /// <summary><see cref="TapOffsets"/> for an input in channel blocks (<see cref="ChannelBlocks"/>).</summary>
+        public int[] BlockedTapOffsets { get; }
+
         /// <summary>How many taps each block keeps.</summary>
         public int[] LiveTaps { get; }
 
@@ -148,9 +153,12 @@ internal static unsafe class ChannelVectorConv
     /// bands only where images × blocks are fewer than threads (batch-1 latency). <paramref name="pool"/> takes the 2×2
     /// max pool in the tiles; <paramref name="windows"/>, any other max pool over the output (dilation 1): each image's
     /// outputs then go to a pixel-major scratch, as they are in the registers, and only the pooled ones are transposed.
+    /// <paramref name="blockedInput"/> reads x, <paramref name="blockedOutput"/> writes y in channel blocks
+    /// ([N, ⌈C / 16⌉, H, W, 16], see <see cref="ChannelBlocks"/>): a tile's pixel vectors are then stored as they are, whole
+    /// and in order, with no transpose (a residual is not taken then).
     /// </summary>
     public static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low = float.NegativeInfinity, float high = float.PositiveInfinity,
-        BatchNormAffine? norm = null, bool pool = false, float[]? residual = null, PoolGeometry? windows = null)
+        BatchNormAffine? norm = null, bool pool = false, float[]? residual = null, PoolGeometry? windows = null, bool blockedInput = false, bool blockedOutput = false)
     {
         // The batch norm's mean, scale and shift, each padded with zeros to whole blocks of channels, one after the other.
         int normStride = packed.Blocks * 16 * packed.Vectors;
@@ -165,7 +173,7 @@ internal static unsafe class ChannelVectorConv
         }
         try
         {
-            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride, pool, residual, windows);
+            Forward(g, packed, x, bias, y, low, high, normTable, norm is null ? 0 : normStride, pool, residual, windows, blockedInput, blockedOutput);
         }
         finally
         {
@@ -174,13 +182,14 @@ internal static unsafe class ChannelVectorConv
     }
 
     private static void Forward(ConvGeometry g, Packed packed, float[] x, float[]? bias, float[] y, float low, float high, float[] normTable, int normStride,
-        bool pool, float[]? residual, PoolGeometry? windows)
+        bool pool, float[]? residual, PoolGeometry? windows, bool blockedInput, bool blockedOutput)
     {
+        if (blockedOutput && residual is not null) throw new ArgumentException("ChannelVectorConv: a residual is not added to an output in channel blocks.");
         if ((pool || windows is not null) && residual is not null) throw new ArgumentException("ChannelVectorConv: a residual cannot be added before a fused pool.");
         if (pool && windows is not null) throw new ArgumentException("ChannelVectorConv: one fused pool at most.");
         if (windows is { DilationH: not 1 } or { DilationW: not 1 }) throw new ArgumentException("ChannelVectorConv: a fused pool has no dilation.");
-        var layout = new InputLayout(g);
-        int[] offsets = packed.TapOffsets;
+        var layout = new InputLayout(g, blockedInput);
+        int[] offsets = blockedInput ? packed.BlockedTapOffsets : packed.TapOffsets;
         // With a pool, the pixels computed are the pool windows' (4 each); the outputs, one per window.
         int mapPixels = pool ? 4 * PoolWindows(g) : g.OutPixels, outPlane = pool ? PoolWindows(g) : windows is { } w ? w.OutH * w.OutW : g.OutPixels;
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
@@ -194,7 +203,10 @@ internal static unsafe class ChannelVectorConv
         // 1×1 projections on 2×2 maps at batch 32 (16 images a group, 96 channels: 1536 tiny planes) 90 % of their time.
         bool inPlace = g.PadTop == 0 && g.PadLeft == 0 && layout.Rows == g.InHeight && layout.RowLength == g.InWidth;
         int paddedLength = inPlace ? 0 : images * layout.Length;
-        int[]? smallPixels = inPlace ? null : layout.SmallPlanePixels();
+        int[]? smallPixels = inPlace || blockedInput ? null : layout.SmallPlanePixels();
+        // Floats of one image of x and of y.
+        long inImage = blockedInput ? ChannelBlocks.Length(1, g.InChannels, g.InPixels) : (long)g.InChannels * g.InPixels;
+        long outImage = blockedOutput ? ChannelBlocks.Length(1, g.OutChannels, outPlane) : (long)g.OutChannels * outPlane;
         // A conv too small to pay for splitting runs on the calling thread.
         long multiplyAdds = (long)g.Batch * mapPixels * 16 * packed.Vectors * packed.LiveTaps.Sum();
         int perChunk = multiplyAdds < DirectConv.MinForkMultiplyAdds ? items * bands : 1;
@@ -239,21 +251,22 @@ internal static unsafe class ChannelVectorConv
                             if (group == filledGroup) (firstRow, endRow) = (Math.Min(firstRow, filledRows.First), Math.Max(endRow, filledRows.End));
                             for (int i = 0; i < count; i++)
                             {
-                                float* image = xs + (long)(first + i) * g.InChannels * g.InPixels, target = pp + (long)i * layout.Length;
+                                float* image = xs + (first + i) * inImage, target = pp + (long)i * layout.Length;
                                 if (smallPixels is not null && firstRow == 0 && endRow == layout.Rows) layout.FillSmall(image, target, sp);
                                 else layout.Fill(image, target, firstRow, endRow);
                             }
                             (filledGroup, filledRows) = (group, (firstRow, endRow));
                         }
                         float* biasTile = CacheLines.AlignUp(pp + paddedLength), sums = biasTile + SumsLength, pixelMajor = windows is null ? null : sums + sumsLength;
-                        float* input = inPlace ? xs + (long)first * g.InChannels * g.InPixels : pp;
+                        float* input = inPlace ? xs + first * inImage : pp;
                         ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
                         var run = new Tiles(g, layout, offs + (long)block * g.WindowLength, packed.LiveTaps[block], sums, biasTile, input, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
-                            ys + (long)first * g.OutChannels * outPlane, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
-                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor);
+                            ys + first * outImage, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
+                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor, blockedOutput);
                         if (windows is { } w)
                             RunPooled(run, g, w, packed.Vectors, count, pooledRows, firstPixel, pixelMajor, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
-                                ys + ((long)first * g.OutChannels + block * 16 * packed.Vectors) * outPlane, Math.Min(16 * packed.Vectors, g.OutChannels - block * 16 * packed.Vectors), origin);
+                                ys + first * outImage + (long)block * 16 * packed.Vectors * outPlane, outImage, blockedOutput,
+                                Math.Min(16 * packed.Vectors, g.OutChannels - block * 16 * packed.Vectors), origin);
                         else run.Run(packed.Vectors, firstPixel, endPixel, origin);
                     }
                 }
@@ -276,10 +289,12 @@ internal static unsafe class ChannelVectorConv
     /// pooled pixel's 16 channels), and only those go to the block's <paramref name="channels"/> output planes. A single
     /// image is pooled a row at a time as soon as the conv has computed the rows that row reads, which are then still in
     /// L1: pooled after the whole image (135 KB of outputs for SqueezeNet-style's stem), it read them from L2 at about
-    /// the cost of the conv itself. Several tiny images of a group are computed first, then pooled.
+    /// the cost of the conv itself. Several tiny images of a group are computed first, then pooled. <paramref name="planes"/>
+    /// is the block's first output channel in the group's first image, images <paramref name="outImage"/> floats apart; in
+    /// channel <paramref name="blocks"/> the pool writes there itself, pixel-major being their layout.
     /// </summary>
     private static void RunPooled(Tiles run, ConvGeometry g, PoolGeometry w, int vectors, int count, (int First, int End) pooledRows, int firstPixel,
-        float* outputs, float* pooled, float* planes, int channels, int* origin)
+        float* outputs, float* pooled, float* planes, long outImage, bool blocks, int channels, int* origin)
     {
         int pixels = PixelsPerTile(vectors), groupPixels = count * g.OutPixels, outPixels = w.OutH * w.OutW, computed = firstPixel;
         var (first, end) = count > 1 ? (0, w.OutH) : pooledRows;
@@ -297,11 +312,12 @@ internal static unsafe class ChannelVectorConv
                     computed = last;
                 }
                 for (int v = 0; v * 16 < channels; v++)
-                    SmallPlaneMaxPool.Pool(w, image + 16 * v, 16 * vectors, pooled + (long)v * outPixels * 16, oh, oh + 1);
+                    SmallPlaneMaxPool.Pool(w, image + 16 * v, 16 * vectors, (blocks ? planes + i * outImage : pooled) + (long)v * outPixels * 16, oh, oh + 1);
             }
+            if (blocks) continue;
             for (int v = 0; v * 16 < channels; v++)
                 PixelMajor.ToPlanes(pooled + ((long)v * outPixels + first * w.OutW) * 16, (end - first) * w.OutW,
-                    planes + ((long)i * g.OutChannels + 16 * v) * outPixels + first * w.OutW, outPixels, Math.Min(16, channels - 16 * v));
+                    planes + i * outImage + (long)16 * v * outPixels + first * w.OutW, outPixels, Math.Min(16, channels - 16 * v));
         }
     }
 
@@ -368,24 +384,35 @@ internal static unsafe class ChannelVectorConv
     private static int TapsPerBlock(int vectors) => 4096 / (16 * vectors);
 
     /// <summary>
-    /// One image's input, zero-padded on every side to the rows and columns the windows read.
+    /// One image's input, zero-padded on every side to the rows and columns the windows read: planes of channels, or in
+    /// channel blocks (<see cref="ChannelBlocks"/>: a pixel of 16 channels a vector, the input's own layout then).
     /// </summary>
     private readonly struct InputLayout
     {
         private readonly ConvGeometry _g;
 
-        public InputLayout(ConvGeometry g)
+        public InputLayout(ConvGeometry g, bool blocked)
         {
             _g = g;
             Rows = g.RowsRead;
             RowLength = g.ColumnsRead;
+            PixelStep = blocked ? ChannelBlocks.Lanes : 1;
         }
 
         public int Rows { get; }
         public int RowLength { get; }
 
+        /// <summary>Floats from one pixel of a channel to the next: 1 in planes, 16 in channel blocks.</summary>
+        public int PixelStep { get; }
+
         public int Plane => Rows * RowLength;
-        public int Length => _g.InChannels * Plane;
+        public int Length => PixelStep == 1 ? _g.InChannels * Plane : (int)ChannelBlocks.Length(1, _g.InChannels, Plane);
+
+        /// <summary>The offset of channel <paramref name="c"/>'s pixel <paramref name="pixel"/> (row-major in the padded plane).</summary>
+        private int Offset(int c, int pixel) => PixelStep == 1 ? c * Plane + pixel : ((c >> 4) * Plane + pixel) * ChannelBlocks.Lanes + (c & 15);
+
+        /// <summary>A window origin's offset: output row <paramref name="row"/>, column <paramref name="column"/> of image <paramref name="image"/> of the group.</summary>
+        public int Origin(int image, int row, int column) => image * Length + (row * _g.StrideHeight * RowLength + column * _g.StrideWidth) * PixelStep;
 
         /// <summary>For each tap (channel, kernel row, kernel column), in the weights' order, its offset from a pixel's window origin.</summary>
         public int[] TapOffsets()
@@ -395,7 +422,7 @@ internal static unsafe class ChannelVectorConv
             for (int c = 0; c < _g.InChannels; c++)
                 for (int i = 0; i < _g.KernelHeight; i++)
                     for (int j = 0; j < _g.KernelWidth; j++)
-                        offsets[t++] = c * Plane + i * _g.DilationHeight * RowLength + j * _g.DilationWidth;
+                        offsets[t++] = Offset(c, i * _g.DilationHeight * RowLength + j * _g.DilationWidth);
             return offsets;
         }
 
@@ -407,14 +434,16 @@ internal static unsafe class ChannelVectorConv
         /// </summary>
         public void Fill(float* image, float* padded, int firstRow, int endRow)
         {
-            int top = Math.Clamp(_g.PadTop, firstRow, endRow), bottom = Math.Clamp(_g.PadTop + _g.InHeight, top, endRow);
-            for (int c = 0; c < _g.InChannels; c++)
+            // In channel blocks a row of a block is a row of 16-float pixels: the same copy, 16 times as wide.
+            int top = Math.Clamp(_g.PadTop, firstRow, endRow), bottom = Math.Clamp(_g.PadTop + _g.InHeight, top, endRow), step = PixelStep;
+            int planes = step == 1 ? _g.InChannels : ChannelBlocks.Count(_g.InChannels), rowLength = RowLength * step, width = _g.InWidth * step;
+            for (int c = 0; c < planes; c++)
             {
-                float* plane = padded + (long)c * Plane;
-                new Span<float>(plane + (long)firstRow * RowLength, (top - firstRow) * RowLength).Clear();
-                RowCopy.CopyPadded(image + ((long)c * _g.InHeight + top - _g.PadTop) * _g.InWidth, _g.InWidth, plane + (long)top * RowLength, RowLength,
-                    bottom - top, RowLength, _g.PadLeft, _g.InWidth);
-                new Span<float>(plane + (long)bottom * RowLength, (endRow - bottom) * RowLength).Clear();
+                float* plane = padded + (long)c * Plane * step;
+                new Span<float>(plane + (long)firstRow * rowLength, (top - firstRow) * rowLength).Clear();
+                RowCopy.CopyPadded(image + ((long)c * _g.InHeight + top - _g.PadTop) * width, width, plane + (long)top * rowLength, rowLength,
+                    bottom - top, rowLength, _g.PadLeft * step, width);
+                new Span<float>(plane + (long)bottom * rowLength, (endRow - bottom) * rowLength).Clear();
             }
         }
 
@@ -472,8 +501,11 @@ internal static unsafe class ChannelVectorConv
     /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
     /// </summary>
     private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, int taps, float* sums, float* biasTile, float* padded, float* weights,
-        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool, float* residual, float* pixelMajor)
+        float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool, float* residual, float* pixelMajor,
+        bool blocked)
     {
+        /// <summary>Whether <see cref="_images"/> is in channel blocks (<see cref="ChannelBlocks"/>): pixel vectors stored whole.</summary>
+        private readonly bool _blocked = blocked;
         /// <summary>Where outputs go pixel-major ([pixel][16·V]) for a fused pool other than 2×2 (null: to NCHW).</summary>
         private readonly float* _pixelMajor = pixelMajor;
         /// <summary>The group's shortcut, laid out as <see cref="_images"/> (null: none), added to each output before the clamp.</summary>
@@ -505,7 +537,7 @@ internal static unsafe class ChannelVectorConv
                     {
                         if (q + r < _groupPixels)
                         {
-                            origin = image * _layout.Length + row * _g.StrideHeight * _layout.RowLength + column * _g.StrideWidth;
+                            origin = _layout.Origin(image, row, column);
                             if (++column == _g.OutWidth) (column, row) = (0, row + 1);
                             if (row == _g.OutHeight) (row, image) = (0, image + 1);
                         }
@@ -547,7 +579,7 @@ internal static unsafe class ChannelVectorConv
                 int at = Math.Min(q, _groupPixels - 1);
                 int window = at / 4, corner = at % 4, image = window / windows, inImage = window % windows;
                 int row = 2 * (inImage / windowsWide) + corner / 2, column = 2 * (inImage % windowsWide) + corner % 2;
-                originOffsets[i] = image * _layout.Length + row * _g.StrideHeight * _layout.RowLength + column * _g.StrideWidth;
+                originOffsets[i] = _layout.Origin(image, row, column);
             }
         }
 
@@ -718,6 +750,7 @@ internal static unsafe class ChannelVectorConv
                 {
                     float* four = sums + (v * pixels + r) * 16;
                     if (_pixelMajor is not null) StorePixelMajor(four, vectors, 16 * v, pixel + r);
+                    else if (_blocked && !_pool) StoreBlocked(four, 16 * v, pixel + r);
                     else Store(Vector512.Load(four), Vector512.Load(four + 16), Vector512.Load(four + 32), Vector512.Load(four + 48), 16 * v, pixel + r);
                 }
         }
@@ -727,6 +760,26 @@ internal static unsafe class ChannelVectorConv
         {
             int at = _firstChannel + lane0;
             return (Vector512.Load(_norm + at), Vector512.Load(_norm + _normStride + at), Vector512.Load(_norm + 2 * _normStride + at));
+        }
+
+        /// <summary>
+        /// Four pixels' sums for 16 channels (from <paramref name="lane0"/> in the block), normalised and clamped, each a
+        /// vector to its place in the channel blocks: no transpose, and in order. A block past O is not stored.
+        /// </summary>
+        private void StoreBlocked(float* four, int lane0, int pixel)
+        {
+            int channel0 = _firstChannel + lane0;
+            if (channel0 >= _g.OutChannels) return;
+            var (mean, scale, shift) = _norm is null ? default : NormAt(lane0);
+            int plane = _g.OutPixels, image = pixel / plane, inPlane = pixel - image * plane;
+            long blocks = ChannelBlocks.Count(_g.OutChannels);
+            for (int k = 0; k < 4 && pixel + k < _groupPixels; k++, inPlane++)
+            {
+                if (inPlane == plane) (image, inPlane) = (image + 1, 0);
+                var v = Vector512.Load(four + 16 * k);
+                if (_norm is not null) v = (v - mean) * scale + shift;
+                V512.Clamp(v, _low, _high).Store(_images + ((image * blocks + (channel0 >> 4)) * plane + inPlane) * ChannelBlocks.Lanes);
+            }
         }
 
         /// <summary>Four pixels' sums for 16 channels, normalised and clamped, each to its pixel's place in the pixel-major outputs (no transpose).</summary>
@@ -810,6 +863,12 @@ internal static unsafe class ChannelVectorConv
             var best = SeparableMaxPool.Winner(SeparableMaxPool.Winner(SeparableMaxPool.Winner(p0, p1), p2), p3);
             int channel0 = _firstChannel + lane0, windows = PoolWindows(_g), window = pixel / 4;
             int channels = Math.Min(16, _g.OutChannels - channel0);
+            if (_blocked)
+            {
+                if (channels > 0)
+                    best.Store(_images + (((long)(window / windows) * ChannelBlocks.Count(_g.OutChannels) + (channel0 >> 4)) * windows + window % windows) * ChannelBlocks.Lanes);
+                return;
+            }
             float* target = _images + ((long)(window / windows) * _g.OutChannels + channel0) * windows + window % windows;
             // The lanes through memory, once: GetElement with a varying lane went through the stack for each lane, and
             // those 16 round trips a window were a sixth of cnn-bn's pooled convs at batch 1.

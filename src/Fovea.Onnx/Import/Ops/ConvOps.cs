@@ -27,15 +27,31 @@ internal static class ConvOps
             Pool: window is [var kh, var kw, var sh, var sw, var top, var left, var bottom, var right, var ceil]
                 ? new MaxPoolWindow(((int)kh, (int)kw), ((int)sh, (int)sw), ((int)top, (int)left), ((int)bottom, (int)right), ceil != 0) : null);
         bool residual = node.Int(InferenceRewrite.FusedResidual, 0) != 0;
+        long[]? blockReaders = node.Ints(InferenceRewrite.BlockedOutput);
         return inputs =>
+        {
+            if (blockReaders is not null || inputs[0] is { BlockedChannels: > 0 })
+            {
+                if (ConvInBlocks.TryRun(node, spatial, group, inputs, epilogue, residual, blockReaders) is { } inBlocks) return [inBlocks];
+                if (inputs[0] is { BlockedChannels: > 0 } blocked)
+                {
+                    // What the blocked kernel does not run reads the planes.
+                    using var planes = F.FromChannelBlocks(blocked.Floats!, blocked.BlockedChannels);
+                    var result = Run([OnnxValue.Float(planes), .. inputs[1..]]);
+                    return ReferenceEquals(result, planes) ? [OnnxValue.Float(planes.Clone())] : [OnnxValue.Float(result)];
+                }
+            }
+            return [OnnxValue.Float(Run(inputs))];
+        };
+
+        Tensor Run(OnnxValue?[] inputs)
         {
             var op = ConvOperands.Of(inputs, spatial.Kernel, group, transposed: false);
             var axes = spatial.Geometry(node, op.InputSpatial, op.Kernel);
-            var y = residual ? WithResidual(op, axes, inputs[3]!.FloatData("residual (the merged Add's other operand)"), epilogue, group)
+            return residual ? WithResidual(op, axes, inputs[3]!.FloatData("residual (the merged Add's other operand)"), epilogue, group)
                 : axes.Length == 2 && !epilogue.IsNone ? Fused(op, axes, epilogue)
                 : axes.Length <= 2 ? ThroughConv2d(op, axes) : ConvNd(op.X, op.W, op.B, axes, group);
-            return [OnnxValue.Float(y)];
-        };
+        }
     }
 
     /// <summary>

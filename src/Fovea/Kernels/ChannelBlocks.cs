@@ -1,0 +1,68 @@
+namespace Fovea.Kernels;
+
+/// <summary>
+/// Activations in channel blocks, [N, ⌈C / 16⌉, H, W, 16] (ONNX Runtime's NCHWc with c = 16): each pixel of 16
+/// channels is one vector, lanes past C hold zeros or whatever the producer stored there, never read. Between
+/// <see cref="ChannelVectorConv"/> convs this is the layout their register tiles hold, so a tile's outputs go out as
+/// whole vectors in order instead of being transposed into 16 planes at once: writing SqueezeNet-style's 11×11 expand
+/// outputs (2 MB at batch 32) that way took a quarter of the conv, the scattered 16-byte stores missing the caches.
+/// </summary>
+internal static unsafe class ChannelBlocks
+{
+    public const int Lanes = 16;
+
+    /// <summary>Blocks of 16 that hold <paramref name="channels"/> channels.</summary>
+    public static int Count(int channels) => (channels + Lanes - 1) / Lanes;
+
+    /// <summary>Floats of <paramref name="batch"/> images of <paramref name="channels"/> channels and <paramref name="pixels"/> pixels in blocks.</summary>
+    public static long Length(int batch, int channels, int pixels) => (long)batch * Count(channels) * pixels * Lanes;
+
+    /// <summary>x [N, C, P] → y in blocks [N, ⌈C / 16⌉, P, 16], lanes past C zero.</summary>
+    public static void FromPlanes(ReadOnlySpan<float> x, int batch, int channels, int pixels, Span<float> y)
+    {
+        CheckLengths(x.Length, y.Length, batch, channels, pixels);
+        int blocks = Count(channels);
+        fixed (float* xs = x, ys = y)
+        {
+            float* source = xs, target = ys;
+            Parallelism.For(batch * blocks, (start, end) =>
+            {
+                for (int item = start; item < end; item++)
+                {
+                    int image = item / blocks, block = item % blocks;
+                    PixelMajor.FromPlanes(source + ((long)image * channels + block * Lanes) * pixels, pixels, Math.Min(Lanes, channels - block * Lanes), pixels,
+                        target + (long)item * pixels * Lanes);
+                }
+            }, Math.Max(1, MinFloatsPerChunk / (pixels * Lanes)));
+        }
+    }
+
+    /// <summary>The inverse of <see cref="FromPlanes"/>: blocks [N, ⌈C / 16⌉, P, 16] → planes [N, C, P] (lanes past C dropped).</summary>
+    public static void ToPlanes(ReadOnlySpan<float> x, int batch, int channels, int pixels, Span<float> y)
+    {
+        CheckLengths(y.Length, x.Length, batch, channels, pixels);
+        int blocks = Count(channels);
+        fixed (float* xs = x, ys = y)
+        {
+            float* source = xs, target = ys;
+            Parallelism.For(batch * blocks, (start, end) =>
+            {
+                for (int item = start; item < end; item++)
+                {
+                    int image = item / blocks, block = item % blocks;
+                    PixelMajor.ToPlanes(source + (long)item * pixels * Lanes, pixels, target + ((long)image * channels + block * Lanes) * pixels, pixels,
+                        Math.Min(Lanes, channels - block * Lanes));
+                }
+            }, Math.Max(1, MinFloatsPerChunk / (pixels * Lanes)));
+        }
+    }
+
+    /// <summary>Floats a thread should at least move before forking pays.</summary>
+    private const int MinFloatsPerChunk = 1 << 15;
+
+    private static void CheckLengths(int planes, int blocked, int batch, int channels, int pixels)
+    {
+        if (planes < (long)batch * channels * pixels || blocked < Length(batch, channels, pixels))
+            throw new ArgumentException($"ChannelBlocks: {planes} floats in planes and {blocked} in blocks for {batch} images of {channels} channels × {pixels} pixels");
+    }
+}
