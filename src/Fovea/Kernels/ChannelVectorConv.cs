@@ -217,7 +217,7 @@ internal static unsafe class ChannelVectorConv
                 // A fused pool's pieces (a few conv rows) may reach beyond a band's share of tiles.
                 int bandTiles = windows is null ? (tiles + bands - 1) / bands : tiles, sumsLength = SumsLength * bandTiles;
                 float[] scratch = TensorPool.Rent(paddedLength + CacheLines.Slack + SumsLength + sumsLength + pixelMajorLength);
-                int[] origins = TensorPool.RentInts(bandTiles * pixels);
+                int[] origins = TensorPool.RentInts(2 * bandTiles * pixels);
                 int filledGroup = -1;
                 (int First, int End) filledRows = (0, 0);
                 float* ws = packed.Weights;
@@ -521,47 +521,78 @@ internal static unsafe class ChannelVectorConv
         private readonly int _firstChannel = firstChannel, _groupPixels = groupPixels;
         private readonly float _low = low, _high = high;
 
-        /// <summary>Output pixels [<paramref name="first"/>, <paramref name="end"/>) of this block, numbered image after image of the group, row-major within each, a tile at a time.</summary>
+        /// <summary>
+        /// Whether the 64-channel tiles of this block store their last pass's sums, clamped, straight from the registers
+        /// (nothing else to apply) to where each pixel's vectors go whole: the pixel-major scratch of a fused pool, or the
+        /// channel blocks where every channel of the tile is an output. Through the sums scratch and <see cref="Emit"/>,
+        /// the stores were an eighth of SqueezeNet-style's time.
+        /// </summary>
+        private bool Direct(int vectors) =>
+            vectors == 4 && !_pool && _norm == null && _residual == null
+            && (_pixelMajor != null || _blocked && _firstChannel + 64 <= _g.OutChannels && ChannelBlocks.Length(_groupPixels / _g.OutPixels + 1, _g.OutChannels, _g.OutPixels) < int.MaxValue);
+
+        /// <summary>Where <see cref="Direct"/> stores go: the pixel-major scratch, or the channel blocks.</summary>
+        private float* DirectOutputs => _pixelMajor != null ? _pixelMajor : _images;
+
+        /// <summary>Floats between a pixel's vectors where <see cref="Direct"/> stores them: adjacent pixel-major, a plane apart in blocks.</summary>
+        private long DirectStep => _pixelMajor != null ? ChannelBlocks.Lanes : (long)_g.OutPixels * ChannelBlocks.Lanes;
+
+        /// <summary>
+        /// Output pixels [<paramref name="first"/>, <paramref name="end"/>) of this block, numbered image after image of the
+        /// group, row-major within each, a tile at a time. <paramref name="originOffsets"/> has room for twice the pixels: each
+        /// pixel's window origin, and where the tiles store directly (<see cref="Direct"/>), its place in the output after them.
+        /// </summary>
         public void Run(int vectors, int first, int end, int* originOffsets)
         {
             int pixels = PixelsPerTile(vectors), taps = _taps, block = TapsPerBlock(vectors);
+            bool direct = Direct(vectors);
+            int* outputOffsets = originOffsets + (end - first + pixels - 1) / pixels * pixels;
             // Every tile's window origins, walked once rather than found once per block of taps (two divisions a pixel
             // were a tenth of a 64-channel 14×14 conv). A tile's pixels may span rows and images (a 2×2 map is one tile
             // of 4); past the group's end they repeat its last pixel.
             if (_pool) PoolWindowOrigins(first, first + (end - first + pixels - 1) / pixels * pixels, originOffsets);
             else
             {
-                int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0;
+                int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0, output = 0;
+                int blocks = ChannelBlocks.Count(_g.OutChannels), block0 = _firstChannel / ChannelBlocks.Lanes;
                 for (int q = first, i = 0; q < end; q += pixels)
                     for (int r = 0; r < pixels; r++, i++)
                     {
+                        // Past the group's end a pixel repeats the last, whose values a direct store then writes again.
                         if (q + r < _groupPixels)
                         {
                             origin = _layout.Origin(image, row, column);
+                            if (direct) output = _pixelMajor != null ? (q + r) * 4 * ChannelBlocks.Lanes
+                                : ((image * blocks + block0) * _g.OutPixels + row * _g.OutWidth + column) * ChannelBlocks.Lanes;
                             if (++column == _g.OutWidth) (column, row) = (0, row + 1);
                             if (row == _g.OutHeight) (row, image) = (0, image + 1);
                         }
                         originOffsets[i] = origin;
+                        outputOffsets[i] = output;
                     }
             }
             float** origins = stackalloc float*[8];
+            float** outputs = stackalloc float*[4];
             for (int t0 = 0; t0 < taps; t0 += block)
             {
                 int t1 = Math.Min(taps, t0 + block);
+                bool stores = direct && t1 == taps;
                 float* sums = _sums;
                 int* offsets = originOffsets;
                 for (int p = first; p < end; p += pixels, sums += SumsLength, offsets += pixels)
                 {
                     for (int r = 0; r < pixels; r++) origins[r] = _padded + offsets[r];
+                    if (stores)
+                        for (int r = 0; r < 4; r++) outputs[r] = DirectOutputs + offsets[r + (outputOffsets - originOffsets)];
                     // The first block starts from the bias (replicated per pixel), later ones from the sums so far.
                     float* init = t0 == 0 ? _biasTile : sums;
                     switch (vectors)
                     {
-                        case 4: Tile64By4(origins, init, sums, t0, t1); break;
+                        case 4: Tile64By4(origins, init, sums, t0, t1, stores ? outputs : null); break;
                         case 2: Tile32By8(origins, init, sums, t0, t1); break;
                         default: Tile16By8(origins, init, sums, t0, t1); break;
                     }
-                    if (t1 == taps) Emit(vectors, pixels, sums, p);
+                    if (t1 == taps && !stores) Emit(vectors, pixels, sums, p);
                 }
             }
         }
@@ -587,9 +618,12 @@ internal static unsafe class ChannelVectorConv
         // accumulators defined under a (constant) condition, in nested loops, or live across a call were spilled to
         // the stack after every multiply-add.
 
-        /// <summary>64 output channels × 4 pixels: 16 accumulators, 4 weight loads and 4 broadcasts per tap.</summary>
+        /// <summary>
+        /// 64 output channels × 4 pixels: 16 accumulators, 4 weight loads and 4 broadcasts per tap; the sums to
+        /// <paramref name="sums"/>, or clamped to pixel r's 4 vectors from <paramref name="outputs"/>[r] (see <see cref="Direct"/>).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile64By4(float** origins, float* init, float* sums, int first, int end)
+        private void Tile64By4(float** origins, float* init, float* sums, int first, int end, float** outputs)
         {
             float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3];
             float* w = _weights + (long)first * 64;
@@ -625,6 +659,28 @@ internal static unsafe class ChannelVectorConv
                 a31 = Avx512F.FusedMultiplyAdd(w3, x1, a31);
                 a32 = Avx512F.FusedMultiplyAdd(w3, x2, a32);
                 a33 = Avx512F.FusedMultiplyAdd(w3, x3, a33);
+            }
+            if (outputs != null)
+            {
+                long step = DirectStep;
+                float* d0 = outputs[0], d1 = outputs[1], d2 = outputs[2], d3 = outputs[3];
+                V512.Clamp(a00, _low, _high).Store(d0);
+                V512.Clamp(a10, _low, _high).Store(d0 + step);
+                V512.Clamp(a20, _low, _high).Store(d0 + 2 * step);
+                V512.Clamp(a30, _low, _high).Store(d0 + 3 * step);
+                V512.Clamp(a01, _low, _high).Store(d1);
+                V512.Clamp(a11, _low, _high).Store(d1 + step);
+                V512.Clamp(a21, _low, _high).Store(d1 + 2 * step);
+                V512.Clamp(a31, _low, _high).Store(d1 + 3 * step);
+                V512.Clamp(a02, _low, _high).Store(d2);
+                V512.Clamp(a12, _low, _high).Store(d2 + step);
+                V512.Clamp(a22, _low, _high).Store(d2 + 2 * step);
+                V512.Clamp(a32, _low, _high).Store(d2 + 3 * step);
+                V512.Clamp(a03, _low, _high).Store(d3);
+                V512.Clamp(a13, _low, _high).Store(d3 + step);
+                V512.Clamp(a23, _low, _high).Store(d3 + 2 * step);
+                V512.Clamp(a33, _low, _high).Store(d3 + 3 * step);
+                return;
             }
             a00.Store(sums + 0);
             a01.Store(sums + 16);
