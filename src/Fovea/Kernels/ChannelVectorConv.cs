@@ -397,7 +397,14 @@ internal static unsafe class ChannelVectorConv
             Rows = g.RowsRead;
             RowLength = g.ColumnsRead;
             PixelStep = blocked ? ChannelBlocks.Lanes : 1;
+            Length = blocked ? (int)ChannelBlocks.Length(1, g.InChannels, Plane) : g.InChannels * Plane;
+            _rowStep = g.StrideHeight * RowLength * PixelStep;
+            _columnStep = g.StrideWidth * PixelStep;
         }
+
+        // Floats between the window origins of two output rows and two output columns (found once: the origins are
+        // walked per pixel, and a Length worked out on each call was a twentieth of a 1×1 conv with 16 outputs).
+        private readonly int _rowStep, _columnStep;
 
         public int Rows { get; }
         public int RowLength { get; }
@@ -406,13 +413,13 @@ internal static unsafe class ChannelVectorConv
         public int PixelStep { get; }
 
         public int Plane => Rows * RowLength;
-        public int Length => PixelStep == 1 ? _g.InChannels * Plane : (int)ChannelBlocks.Length(1, _g.InChannels, Plane);
+        public int Length { get; }
 
         /// <summary>The offset of channel <paramref name="c"/>'s pixel <paramref name="pixel"/> (row-major in the padded plane).</summary>
         private int Offset(int c, int pixel) => PixelStep == 1 ? c * Plane + pixel : ((c >> 4) * Plane + pixel) * ChannelBlocks.Lanes + (c & 15);
 
         /// <summary>A window origin's offset: output row <paramref name="row"/>, column <paramref name="column"/> of image <paramref name="image"/> of the group.</summary>
-        public int Origin(int image, int row, int column) => image * Length + (row * _g.StrideHeight * RowLength + column * _g.StrideWidth) * PixelStep;
+        public int Origin(int image, int row, int column) => image * Length + row * _rowStep + column * _columnStep;
 
         /// <summary>For each tap (channel, kernel row, kernel column), in the weights' order, its offset from a pixel's window origin.</summary>
         public int[] TapOffsets()
@@ -522,14 +529,14 @@ internal static unsafe class ChannelVectorConv
         private readonly float _low = low, _high = high;
 
         /// <summary>
-        /// Whether the 64-channel tiles of this block store their last pass's sums, clamped, straight from the registers
-        /// (nothing else to apply) to where each pixel's vectors go whole: the pixel-major scratch of a fused pool, or the
-        /// channel blocks where every channel of the tile is an output. Through the sums scratch and <see cref="Emit"/>,
-        /// the stores were an eighth of SqueezeNet-style's time.
+        /// Whether the tiles of this block store their last pass's sums, clamped, straight from the registers (nothing
+        /// else to apply) to where each pixel's vectors go whole: the pixel-major scratch of a fused pool, or the channel
+        /// blocks where every channel of the tile is an output. Through the sums scratch and <see cref="Emit"/>, the
+        /// stores were an eighth of SqueezeNet-style's time.
         /// </summary>
         private bool Direct(int vectors) =>
-            vectors == 4 && !_pool && _norm == null && _residual == null
-            && (_pixelMajor != null || _blocked && _firstChannel + 64 <= _g.OutChannels && ChannelBlocks.Length(_groupPixels / _g.OutPixels + 1, _g.OutChannels, _g.OutPixels) < int.MaxValue);
+            !_pool && _norm == null && _residual == null
+            && (_pixelMajor != null || _blocked && _firstChannel + 16 * vectors <= _g.OutChannels && ChannelBlocks.Length(_groupPixels / _g.OutPixels + 1, _g.OutChannels, _g.OutPixels) < int.MaxValue);
 
         /// <summary>Where <see cref="Direct"/> stores go: the pixel-major scratch, or the channel blocks.</summary>
         private float* DirectOutputs => _pixelMajor != null ? _pixelMajor : _images;
@@ -562,7 +569,7 @@ internal static unsafe class ChannelVectorConv
                         if (q + r < _groupPixels)
                         {
                             origin = _layout.Origin(image, row, column);
-                            if (direct) output = _pixelMajor != null ? (q + r) * 4 * ChannelBlocks.Lanes
+                            if (direct) output = _pixelMajor != null ? (q + r) * vectors * ChannelBlocks.Lanes
                                 : ((image * blocks + block0) * _g.OutPixels + row * _g.OutWidth + column) * ChannelBlocks.Lanes;
                             if (++column == _g.OutWidth) (column, row) = (0, row + 1);
                             if (row == _g.OutHeight) (row, image) = (0, image + 1);
@@ -572,7 +579,7 @@ internal static unsafe class ChannelVectorConv
                     }
             }
             float** origins = stackalloc float*[8];
-            float** outputs = stackalloc float*[4];
+            float** outputs = stackalloc float*[8];
             for (int t0 = 0; t0 < taps; t0 += block)
             {
                 int t1 = Math.Min(taps, t0 + block);
@@ -583,14 +590,14 @@ internal static unsafe class ChannelVectorConv
                 {
                     for (int r = 0; r < pixels; r++) origins[r] = _padded + offsets[r];
                     if (stores)
-                        for (int r = 0; r < 4; r++) outputs[r] = DirectOutputs + offsets[r + (outputOffsets - originOffsets)];
+                        for (int r = 0; r < pixels; r++) outputs[r] = DirectOutputs + offsets[r + (outputOffsets - originOffsets)];
                     // The first block starts from the bias (replicated per pixel), later ones from the sums so far.
                     float* init = t0 == 0 ? _biasTile : sums;
                     switch (vectors)
                     {
                         case 4: Tile64By4(origins, init, sums, t0, t1, stores ? outputs : null); break;
-                        case 2: Tile32By8(origins, init, sums, t0, t1); break;
-                        default: Tile16By8(origins, init, sums, t0, t1); break;
+                        case 2: Tile32By8(origins, init, sums, t0, t1, stores ? outputs : null); break;
+                        default: Tile16By8(origins, init, sums, t0, t1, stores ? outputs : null); break;
                     }
                     if (t1 == taps && !stores) Emit(vectors, pixels, sums, p);
                 }
@@ -700,9 +707,9 @@ internal static unsafe class ChannelVectorConv
             a33.Store(sums + 240);
         }
 
-        /// <summary>32 output channels × 8 pixels: 16 accumulators, 2 weight loads and 8 broadcasts per tap.</summary>
+        /// <summary>32 output channels × 8 pixels: 16 accumulators, 2 weight loads and 8 broadcasts per tap; the sums stored as <see cref="Tile64By4"/>'s.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile32By8(float** origins, float* init, float* sums, int first, int end)
+        private void Tile32By8(float** origins, float* init, float* sums, int first, int end, float** outputs)
         {
             float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3], o4 = origins[4], o5 = origins[5], o6 = origins[6], o7 = origins[7];
             float* w = _weights + (long)first * 32;
@@ -741,6 +748,27 @@ internal static unsafe class ChannelVectorConv
                 a07 = Avx512F.FusedMultiplyAdd(w0, x, a07);
                 a17 = Avx512F.FusedMultiplyAdd(w1, x, a17);
             }
+            if (outputs != null)
+            {
+                long step = DirectStep;
+                V512.Clamp(a00, _low, _high).Store(outputs[0]);
+                V512.Clamp(a10, _low, _high).Store(outputs[0] + step);
+                V512.Clamp(a01, _low, _high).Store(outputs[1]);
+                V512.Clamp(a11, _low, _high).Store(outputs[1] + step);
+                V512.Clamp(a02, _low, _high).Store(outputs[2]);
+                V512.Clamp(a12, _low, _high).Store(outputs[2] + step);
+                V512.Clamp(a03, _low, _high).Store(outputs[3]);
+                V512.Clamp(a13, _low, _high).Store(outputs[3] + step);
+                V512.Clamp(a04, _low, _high).Store(outputs[4]);
+                V512.Clamp(a14, _low, _high).Store(outputs[4] + step);
+                V512.Clamp(a05, _low, _high).Store(outputs[5]);
+                V512.Clamp(a15, _low, _high).Store(outputs[5] + step);
+                V512.Clamp(a06, _low, _high).Store(outputs[6]);
+                V512.Clamp(a16, _low, _high).Store(outputs[6] + step);
+                V512.Clamp(a07, _low, _high).Store(outputs[7]);
+                V512.Clamp(a17, _low, _high).Store(outputs[7] + step);
+                return;
+            }
             a00.Store(sums + 0);
             a01.Store(sums + 16);
             a02.Store(sums + 32);
@@ -759,9 +787,9 @@ internal static unsafe class ChannelVectorConv
             a17.Store(sums + 240);
         }
 
-        /// <summary>16 output channels × 8 pixels: 8 accumulators, enough to cover the multiply-add latency.</summary>
+        /// <summary>16 output channels × 8 pixels: 8 accumulators, enough to cover the multiply-add latency; the sums stored as <see cref="Tile64By4"/>'s.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile16By8(float** origins, float* init, float* sums, int first, int end)
+        private void Tile16By8(float** origins, float* init, float* sums, int first, int end, float** outputs)
         {
             float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3], o4 = origins[4], o5 = origins[5], o6 = origins[6], o7 = origins[7];
             float* w = _weights + (long)first * 16;
@@ -787,6 +815,18 @@ internal static unsafe class ChannelVectorConv
                 a05 = Avx512F.FusedMultiplyAdd(w0, x5, a05);
                 a06 = Avx512F.FusedMultiplyAdd(w0, x6, a06);
                 a07 = Avx512F.FusedMultiplyAdd(w0, x7, a07);
+            }
+            if (outputs != null)
+            {
+                V512.Clamp(a00, _low, _high).Store(outputs[0]);
+                V512.Clamp(a01, _low, _high).Store(outputs[1]);
+                V512.Clamp(a02, _low, _high).Store(outputs[2]);
+                V512.Clamp(a03, _low, _high).Store(outputs[3]);
+                V512.Clamp(a04, _low, _high).Store(outputs[4]);
+                V512.Clamp(a05, _low, _high).Store(outputs[5]);
+                V512.Clamp(a06, _low, _high).Store(outputs[6]);
+                V512.Clamp(a07, _low, _high).Store(outputs[7]);
+                return;
             }
             a00.Store(sums + 0);
             a01.Store(sums + 16);

@@ -42,6 +42,7 @@ public class ChannelBlocksConvTests
         // batch, in, out, size, kernel, stride, padding, dilation, epilogue, threads (0: as set)
         { 2, 16, 128, 11, 3, 1, 1, 1, "relu", 0 },         // SqueezeNet-style's expand
         { 3, 20, 48, 5, 1, 1, 0, 1, "relu", 0 },           // 1×1 read in place; a partial block in and out; two images a group
+        { 4, 64, 16, 11, 1, 1, 0, 1, "relu", 0 },          // SqueezeNet-style's squeeze: tiles of 16 channels stored from the registers
         { 5, 40, 24, 2, 3, 1, 1, 1, "none", 0 },           // tiny maps: tiles span images; 24 outputs in a block of 32
         { 1, 24, 64, 14, 3, 1, 2, 2, "norm", 2 },          // dilated, a batch norm, one image in bands
         { 2, 3, 64, 23, 3, 2, 0, 1, "pool3", 0 },          // a strided stem and its 3×3 stride-2 pool
