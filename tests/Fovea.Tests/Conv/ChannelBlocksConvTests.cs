@@ -46,6 +46,7 @@ public class ChannelBlocksConvTests
         { 5, 40, 24, 2, 3, 1, 1, 1, "none", 0 },           // tiny maps: tiles span images; 24 outputs in a block of 32
         { 1, 24, 64, 14, 3, 1, 2, 2, "norm", 2 },          // dilated, a batch norm, one image in bands
         { 2, 3, 64, 23, 3, 2, 0, 1, "pool3", 0 },          // a strided stem and its 3×3 stride-2 pool
+        { 3, 8, 144, 11, 3, 1, 1, 1, "pool3", 0 },         // 144 outputs: blocks of 64, 64 and 16, all pooled (the last one vector)
         { 1, 16, 64, 13, 3, 1, 1, 1, "pool3", 2 },         // a single image's pool split in bands of rows
         { 2, 16, 32, 9, 3, 1, 1, 1, "pool2norm", 0 },      // the 2×2 pool in the tiles, after a batch norm
         { 4, 17, 80, 6, 3, 1, 1, 1, "clip", 0 },           // ReLU6; 80 outputs: a block of 64 and one of 16
@@ -85,6 +86,25 @@ public class ChannelBlocksConvTests
             Assert.Equal(expected.ToArray(), (planes ?? y).ToArray());
         }
         Assert.Contains(expected.ToArray(), float.IsNaN);
+    }
+
+    [Fact]
+    public void NothingIsWrittenPastTheLastBlock()
+    {
+        // 144 outputs in blocks of 64: the last tile block holds one live vector and three past O, which have no place.
+        var rng = new Rng(31);
+        using var x = Tensor.Normal(new TensorShape(2, 8, 11, 11), 0f, 1f, rng);
+        using var weight = Tensor.Normal(new TensorShape(144, 8, 3, 3), 0f, 0.3f, rng);
+        var g = ConvGeometry.Of("test", x.Shape, 8, 144, (3, 3), (1, 1), 1, (1, 1));
+        var windows = new MaxPoolWindow((3, 3), (2, 2), (0, 0), (0, 0), false).Over([2, 144, 11, 11]);
+        foreach (var pool in new PoolGeometry?[] { windows, null })
+        {
+            int plane = pool is { } p ? p.OutH * p.OutW : 121;
+            long length = ChannelBlocks.Length(2, 144, plane);
+            var y = Enumerable.Repeat(42f, (int)length + 3 * 16 * plane).ToArray();
+            ChannelVectorConv.Forward(g, new ChannelVectorConv.Packed(g, weight.Span), x.Data, null, y, 0f, float.PositiveInfinity, windows: pool, blockedOutput: true);
+            Assert.All(y[(int)length..], v => Assert.Equal(42f, v));
+        }
     }
 
     [Fact]
