@@ -32,6 +32,9 @@ public class ConvKernelTests
         ["channels32_5x5_tiles_across_images"] = ConvGeometry.Of("test", new TensorShape(7, 4, 5, 5), 4, 32, (3, 3), (1, 1), 1, (1, 1)),
         // Batch 1 on tiny maps (SqueezeNet's late stages): a partial channel block, and taps in several L1 blocks.
         ["channels130_map2x2_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 9, 2, 2), 9, 130, (3, 3), (1, 1), 1, (1, 1)),
+        // Fewer than 16 outputs on maps smaller than a vector (SqueezeNet's 1×1 classifier): one partial block of channels.
+        ["channels10_classifier_2x2"] = ConvGeometry.Of("test", new TensorShape(32, 48, 2, 2), 48, 10, (1, 1), (1, 1), 0, (1, 1)),
+        ["channels3_map3x3_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 5, 3, 3), 5, 3, (3, 3), (1, 1), 1, (1, 1)),
         ["channels128_map5x5_batch1_tap_blocks"] = ConvGeometry.Of("test", new TensorShape(1, 32, 5, 5), 32, 128, (3, 3), (1, 1), 1, (1, 1)),
         // A single image on a larger map (cnn-bn's 14×14 and 28×28 at batch 1): bands of tiles, one a thread.
         ["channels64_map14x13_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 16, 14, 13), 16, 64, (3, 3), (1, 1), 1, (1, 1)),
