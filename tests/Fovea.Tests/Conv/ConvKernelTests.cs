@@ -39,8 +39,8 @@ public class ConvKernelTests
         // A single image on a larger map (cnn-bn's 14×14 and 28×28 at batch 1): bands of tiles, one a thread.
         ["channels64_map14x13_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 16, 14, 13), 16, 64, (3, 3), (1, 1), 1, (1, 1)),
         ["channels40_map27x28_batch1"] = ConvGeometry.Of("test", new TensorShape(1, 9, 27, 28), 9, 40, (3, 3), (1, 1), 1, (1, 1)),
-        // Windows that read the input exactly are read in place (1×1 on MobileNet's 2×2 maps, an unpadded 3×3 reaching
-        // every edge); a stride that skips the last column still pads a copy.
+        // Unpadded windows are read in place (1×1 on MobileNet's 2×2 maps, a 3×3 reaching every edge, a stride that
+        // never reads the last row and column, as SqueezeNet's stem).
         // Depthwise on rows of 2 to 16 outputs, several rows a vector (PackedRowsDepthwise): a partial chunk of 8 planes,
         // stride 2 onto 8-wide rows from an odd width, a dilated 5×5 with asymmetric padding, rows of 4 (on 4×4 maps too,
         // which the small-plane kernel would otherwise take), 14 and 16.
