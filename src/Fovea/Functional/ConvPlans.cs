@@ -18,6 +18,7 @@ internal static class ConvPlans
     private static readonly PerWeight<ConvGeometry, ChannelVectorConv.Packed> Packed = new();
     private static readonly PerWeight<ConvGeometry, Tensor> Crops = new();
     private static readonly PerWeight<ConvGeometry, float[]> DepthwiseFactors = new();
+    private static readonly PerWeight<ConvGeometry, DepthwiseToPixel.Taps> PixelTaps = new();
 
     /// <summary>The forward plan for <paramref name="weight"/> in geometry <paramref name="g"/>, built on a miss.</summary>
     public static ImplicitConv ForOutput(ConvGeometry g, Tensor weight)
@@ -35,6 +36,10 @@ internal static class ConvPlans
     /// <summary>The weights of <paramref name="weight"/> laid out for <see cref="SmallPlaneDepthwise"/> in geometry <paramref name="g"/>, on a miss.</summary>
     public static float[] ForSmallPlaneDepthwise(ConvGeometry g, Tensor weight) =>
         DepthwiseFactors.GetOrBuild(weight, g with { Batch = 1 }, g, static (g, values) => SmallPlaneDepthwise.Factors(g, values));
+
+    /// <summary>The taps of <paramref name="weight"/> for <see cref="DepthwiseToPixel"/> in geometry <paramref name="g"/>, on a miss.</summary>
+    public static DepthwiseToPixel.Taps ForDepthwiseToPixel(ConvGeometry g, Tensor weight) =>
+        PixelTaps.GetOrBuild(weight, g with { Batch = 1 }, g, static (g, values) => new DepthwiseToPixel.Taps(g, values));
 
     /// <summary>
     /// The taps of <paramref name="weight"/> that <paramref name="cropped"/> keeps of <paramref name="g"/>

@@ -134,6 +134,7 @@ public static partial class F
         {
             case ConvForwardKernel.Pointwise: PointwiseConv.Forward(g, x.Data, weight.Data, bias?.Data, y.Data, low, high); break;
             case ConvForwardKernel.SmallPlaneDepthwise: SmallPlaneDepthwise.Forward(g, ConvPlans.ForSmallPlaneDepthwise(g, weight), x.Data, bias?.Data, y.Data, low, high); break;
+            case ConvForwardKernel.DepthwiseToPixel: DepthwiseToPixel.Forward(g, ConvPlans.ForDepthwiseToPixel(g, weight), x.Data, bias?.Data, y.Data, low, high); break;
             case ConvForwardKernel.ChannelVector: ChannelVectorConv2dForward(g, x, weight, bias, y, low, high); break;
             default: DirectConv2dForward(g, x, weight, bias, y, low, high); break;
         }
@@ -146,7 +147,7 @@ public static partial class F
     private static (ConvGeometry, Tensor)? Cropped(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias) =>
         !Autograd.NeedsGrad(x, weight, bias) && KernelCrop.Crop(g) is { } cropped ? (cropped, ConvPlans.ForCrop(g, cropped, weight)) : null;
 
-    private enum ConvForwardKernel { Pointwise, SmallPlaneDepthwise, Direct, ChannelVector, BatchedIm2Col, Implicit, Im2Col }
+    private enum ConvForwardKernel { Pointwise, SmallPlaneDepthwise, DepthwiseToPixel, Direct, ChannelVector, BatchedIm2Col, Implicit, Im2Col }
 
     /// <summary>Inference on small maps and strided stems, vectorised across output channels; packed weights kept per weight tensor.</summary>
     private static void ChannelVectorConv2dForward(ConvGeometry g, Tensor x, Tensor weight, Tensor? bias, Tensor y,
@@ -160,6 +161,7 @@ public static partial class F
     private static ConvForwardKernel ForwardKernelOf(ConvGeometry g, bool inference) =>
         inference && PointwiseConv.Supports(g) ? ConvForwardKernel.Pointwise
         : inference && SmallPlaneDepthwise.Supports(g) && !PackedRowsDepthwise.Supports(g) ? ConvForwardKernel.SmallPlaneDepthwise
+        : inference && DepthwiseToPixel.Supports(g) ? ConvForwardKernel.DepthwiseToPixel
         : inference && ChannelVectorConv.Supports(g) ? ConvForwardKernel.ChannelVector
         : DirectConv.RunsForward(g) ? ConvForwardKernel.Direct
         : BatchedIm2ColConv.Supports(g) ? ConvForwardKernel.BatchedIm2Col

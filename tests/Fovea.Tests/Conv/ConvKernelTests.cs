@@ -61,6 +61,11 @@ public class ConvKernelTests
         ["channels24_1x1_map2x2_in_place"] = ConvGeometry.Of("test", new TensorShape(32, 96, 2, 2), 96, 24, (1, 1), (1, 1), 0, (1, 1)),
         ["channels32_valid3x3_in_place"] = ConvGeometry.Of("test", new TensorShape(2, 7, 5, 5), 7, 32, (3, 3), (1, 1), 0, (1, 1)),
         ["channels16_stride2_unread_column"] = ConvGeometry.Of("test", new TensorShape(3, 4, 6, 6), 4, 16, (3, 3), (2, 2), 0, (1, 1)),
+        // Depthwise onto a single pixel (DepthwiseToPixel): MobileNetV2's stride-2 3×3 on 2×2 maps, 20 channels (a partial
+        // vector), a dilated 3×3 on 3×3 maps, a 5×5 whose window reaches past a 4×4 map.
+        ["depthwise_to_pixel_2x2_s2"] = ConvGeometry.Of("test", new TensorShape(3, 20, 2, 2), 20, 20, (3, 3), (2, 2), 1, (1, 1), groups: 20),
+        ["depthwise_to_pixel_3x3_d2"] = ConvGeometry.Of("test", new TensorShape(2, 17, 3, 3), 17, 17, (3, 3), (1, 1), 1, (2, 2), groups: 17),
+        ["depthwise_to_pixel_4x4_k5"] = ConvGeometry.Of("test", new TensorShape(2, 33, 4, 4), 33, 33, (5, 5), (4, 4), 1, (1, 1), groups: 33),
     };
 
     [Theory]
@@ -115,6 +120,7 @@ public class ConvKernelTests
         bool symmetric = g.PadTop == g.PadBottom && g.PadLeft == g.PadRight;
         // The channel-vectorised cases must take that kernel (it is chosen from the geometry alone).
         if (name.StartsWith("channels")) Assert.True(ChannelVectorConv.Supports(g), name);
+        if (name.StartsWith("depthwise_to_pixel")) Assert.True(DepthwiseToPixel.Supports(KernelCrop.Crop(g) ?? g) || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported, name);
         if (name.StartsWith("depthwise_packed")) Assert.True(PackedRowsDepthwise.Supports(g) || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported, name);
         if (name.StartsWith("depthwise_blocked"))
             Assert.True(BlockedDepthwise.Supports(g) && !PackedRowsDepthwise.Supports(g) || !System.Runtime.Intrinsics.X86.Avx512F.IsSupported, name);
