@@ -61,11 +61,13 @@ public class ConvKernelTests
         ["channels24_1x1_map2x2_in_place"] = ConvGeometry.Of("test", new TensorShape(32, 96, 2, 2), 96, 24, (1, 1), (1, 1), 0, (1, 1)),
         ["channels32_valid3x3_in_place"] = ConvGeometry.Of("test", new TensorShape(2, 7, 5, 5), 7, 32, (3, 3), (1, 1), 0, (1, 1)),
         ["channels16_stride2_unread_column"] = ConvGeometry.Of("test", new TensorShape(3, 4, 6, 6), 4, 16, (3, 3), (2, 2), 0, (1, 1)),
-        // Depthwise onto a single pixel (DepthwiseToPixel): MobileNetV2's stride-2 3×3 on 2×2 maps, 20 channels (a partial
-        // vector), a dilated 3×3 on 3×3 maps, a 5×5 whose window reaches past a 4×4 map.
+        // Depthwise onto 1 to 4 pixels (DepthwiseToPixel): MobileNetV2's stride-2 3×3 on 2×2 and 4×4 maps, 20 channels (a
+        // partial vector), a dilated 3×3 on 3×3 maps, a 5×5 whose window reaches past a 4×4 map, a 2×1 output at stride 2.
         ["depthwise_to_pixel_2x2_s2"] = ConvGeometry.Of("test", new TensorShape(3, 20, 2, 2), 20, 20, (3, 3), (2, 2), 1, (1, 1), groups: 20),
         ["depthwise_to_pixel_3x3_d2"] = ConvGeometry.Of("test", new TensorShape(2, 17, 3, 3), 17, 17, (3, 3), (1, 1), 1, (2, 2), groups: 17),
         ["depthwise_to_pixel_4x4_k5"] = ConvGeometry.Of("test", new TensorShape(2, 33, 4, 4), 33, 33, (5, 5), (4, 4), 1, (1, 1), groups: 33),
+        ["depthwise_to_pixel_4x4_s2"] = ConvGeometry.Of("test", new TensorShape(3, 48, 4, 4), 48, 48, (3, 3), (2, 2), 1, (1, 1), groups: 48),
+        ["depthwise_to_pixel_3x2_s2"] = ConvGeometry.Of("test", new TensorShape(2, 19, 3, 2), 19, 19, (3, 3), (2, 2), 1, (1, 1), groups: 19),
     };
 
     [Theory]
