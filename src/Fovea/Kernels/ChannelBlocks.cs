@@ -21,40 +21,30 @@ internal static unsafe class ChannelBlocks
     public static void FromPlanes(ReadOnlySpan<float> x, int batch, int channels, int pixels, Span<float> y)
     {
         CheckLengths(x.Length, y.Length, batch, channels, pixels);
-        int blocks = Count(channels);
-        fixed (float* xs = x, ys = y)
-        {
-            float* source = xs, target = ys;
-            Parallelism.For(batch * blocks, (start, end) =>
-            {
-                for (int item = start; item < end; item++)
-                {
-                    int image = item / blocks, block = item % blocks;
-                    PixelMajor.FromPlanes(source + ((long)image * channels + block * Lanes) * pixels, pixels, Math.Min(Lanes, channels - block * Lanes), pixels,
-                        target + (long)item * pixels * Lanes);
-                }
-            }, Math.Max(1, MinFloatsPerChunk / (pixels * Lanes)));
-        }
+        fixed (float* xs = x, ys = y) Convert(xs, ys, batch, channels, pixels, toPlanes: false);
     }
 
     /// <summary>The inverse of <see cref="FromPlanes"/>: blocks [N, ⌈C / 16⌉, P, 16] → planes [N, C, P] (lanes past C dropped).</summary>
     public static void ToPlanes(ReadOnlySpan<float> x, int batch, int channels, int pixels, Span<float> y)
     {
         CheckLengths(y.Length, x.Length, batch, channels, pixels);
+        fixed (float* xs = x, ys = y) Convert(ys, xs, batch, channels, pixels, toPlanes: true);
+    }
+
+    /// <summary>Each (image, block) of <paramref name="planes"/> to or from <paramref name="blocked"/> through <see cref="PixelMajor"/>, split between threads.</summary>
+    private static void Convert(float* planes, float* blocked, int batch, int channels, int pixels, bool toPlanes)
+    {
         int blocks = Count(channels);
-        fixed (float* xs = x, ys = y)
+        Parallelism.For(batch * blocks, (start, end) =>
         {
-            float* source = xs, target = ys;
-            Parallelism.For(batch * blocks, (start, end) =>
+            for (int item = start; item < end; item++)
             {
-                for (int item = start; item < end; item++)
-                {
-                    int image = item / blocks, block = item % blocks;
-                    PixelMajor.ToPlanes(source + (long)item * pixels * Lanes, pixels, target + ((long)image * channels + block * Lanes) * pixels, pixels,
-                        Math.Min(Lanes, channels - block * Lanes));
-                }
-            }, Math.Max(1, MinFloatsPerChunk / (pixels * Lanes)));
-        }
+                int image = item / blocks, block = item % blocks, count = Math.Min(Lanes, channels - block * Lanes);
+                float* plane = planes + ((long)image * channels + block * Lanes) * pixels, vectors = blocked + (long)item * pixels * Lanes;
+                if (toPlanes) PixelMajor.ToPlanes(vectors, pixels, plane, pixels, count);
+                else PixelMajor.FromPlanes(plane, pixels, count, pixels, vectors);
+            }
+        }, Math.Max(1, MinFloatsPerChunk / (pixels * Lanes)));
     }
 
     /// <summary>Floats a thread should at least move before forking pays.</summary>
