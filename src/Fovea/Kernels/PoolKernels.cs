@@ -247,7 +247,27 @@ public static class PoolKernels
     {
         // Windows of one element (a global pool of 1×1 maps, late in small-image networks): x / 1 is x, so copy.
         if (inH == outH && inW == outW) x.Span[..(planes * inH * inW)].CopyTo(y.Span);
+        else if (outH == 1 && outW == 1) GlobalPlanes(x, y, planes, inH * inW);
         else AdaptivePlanes(x, y, planes, inH, inW, outH, outW, backward: false);
+    }
+
+    /// <summary>
+    /// A global average pool: each plane's sum in order (as the adaptive window's, row-major) over its length, without
+    /// the per-window bookkeeping that took SqueezeNet-style's [32, 10, 2, 2] pool 8 µs.
+    /// </summary>
+    private static void GlobalPlanes(ReadOnlyMemory<float> x, Memory<float> y, int planes, int plane)
+    {
+        Parallelism.For(planes, (start, end) =>
+        {
+            var source = x.Span;
+            var target = y.Span;
+            for (int p = start; p < end; p++)
+            {
+                float sum = 0f;
+                foreach (float v in source.Slice(p * plane, plane)) sum += v;
+                target[p] = sum / plane;
+            }
+        }, PlanesPerChunk(1, plane));
     }
 
     /// <summary>dx += dy / count over every element of each output's adaptive window.</summary>
