@@ -26,15 +26,16 @@ internal static partial class InferenceRewrite
         if (UniqueInitializers(graph) is not { } initializers) return graph;
         var readers = Readers(graph);
         var nodes = graph.Nodes.ToArray();
+        var geometries = nodes.Select(n => ReaderGeometry(n, initializers)).ToArray();
         bool changed = false;
         for (int c = 0; c < nodes.Length; c++)
         {
             var conv = nodes[c];
-            if (ReaderGeometry(conv, initializers) is null || conv.Attributes.ContainsKey(FusedResidual)
+            if (geometries[c] is null || conv.Attributes.ContainsKey(FusedResidual)
                 || !readers.TryGetValue(conv.Outputs[0], out var list) || list.Count == 0
-                || !list.All(r => r >= 0 && ReaderGeometry(nodes[r], initializers) is not null && nodes[r].Inputs[0] == conv.Outputs[0]
+                || !list.All(r => r >= 0 && geometries[r] is not null && nodes[r].Inputs[0] == conv.Outputs[0]
                     && !nodes[r].Inputs.Skip(1).Contains(conv.Outputs[0]))) continue;
-            long[] geometry = list.Distinct().SelectMany(r => ReaderGeometry(nodes[r], initializers)!).ToArray();
+            long[] geometry = list.Distinct().SelectMany(r => geometries[r]!).ToArray();
             var attribute = new OnnxAttributeProto(BlockedOutput, OnnxAttributeType.Ints, 0, 0, "", null, [], geometry, []);
             nodes[c] = conv with { Attributes = new Dictionary<string, OnnxAttributeProto>(conv.Attributes) { [BlockedOutput] = attribute } };
             changed = true;

@@ -27,7 +27,7 @@ public static partial class F
         if (!RunsInChannelBlocks(fg, epilogue.MergedBranches) || epilogue.MaxPool2x2 && (g.OutHeight < 2 || g.OutWidth < 2)
             || epilogue.Residual is { } shortcut && (epilogue.MaxPool2x2 || epilogue.Pool is not null || shortcut.Shape != new TensorShape(g.Batch, outChannels, g.OutHeight, g.OutWidth))) return null;
         var windows = epilogue.Pool?.Over([g.Batch, outChannels, g.OutHeight, g.OutWidth]);
-        var (height, width) = windows is { } p ? (p.OutH, p.OutW) : epilogue.MaxPool2x2 ? (g.OutHeight / 2, g.OutWidth / 2) : (g.OutHeight, g.OutWidth);
+        var (height, width) = epilogue.OutputSize([g.Batch, outChannels, g.OutHeight, g.OutWidth]);
         var y = blockedOutput ? Tensor.Empty(g.Batch, ChannelBlocks.Count(outChannels), height, width, ChannelBlocks.Lanes) : Tensor.Empty(g.Batch, outChannels, height, width);
         var (low, high) = epilogue.Clip ?? (epilogue.Relu ? 0f : float.NegativeInfinity, float.PositiveInfinity);
         ChannelVectorConv.Forward(fg, ConvPlans.ForChannelVector(fg, w), x.Data, bias?.Data, y.Data, low, high, epilogue.Norm, epilogue.MaxPool2x2,

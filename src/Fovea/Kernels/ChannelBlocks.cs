@@ -14,6 +14,13 @@ internal static unsafe class ChannelBlocks
     /// <summary>Blocks of 16 that hold <paramref name="channels"/> channels.</summary>
     public static int Count(int channels) => (channels + Lanes - 1) / Lanes;
 
+    /// <summary>
+    /// Where channel <paramref name="channel"/>'s pixel <paramref name="pixel"/> of image <paramref name="image"/> lies in
+    /// blocks of <paramref name="channels"/> channels and <paramref name="plane"/> pixels (the offset of its block's lane 0).
+    /// </summary>
+    public static long Offset(int image, int channel, int pixel, int channels, int plane) =>
+        (((long)image * Count(channels) + channel / Lanes) * plane + pixel) * Lanes;
+
     /// <summary>Floats of <paramref name="batch"/> images of <paramref name="channels"/> channels and <paramref name="pixels"/> pixels in blocks.</summary>
     public static long Length(int batch, int channels, int pixels) => (long)batch * Count(channels) * pixels * Lanes;
 

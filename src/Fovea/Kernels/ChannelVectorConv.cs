@@ -206,7 +206,7 @@ internal static unsafe class ChannelVectorConv
         // Windows inside the input, with no padding (1×1 convs, unpadded ones; see InputLayout), read it in place: the
         // padded copy would be the input itself. Copying it cost MobileNetV2's
         // 1×1 projections on 2×2 maps at batch 32 (16 images a group, 96 channels: 1536 tiny planes) 90 % of their time.
-        bool inPlace = g.PadTop == 0 && g.PadLeft == 0 && layout.Rows == g.InHeight && layout.RowLength == g.InWidth;
+        bool inPlace = layout.InPlace;
         int paddedLength = inPlace ? 0 : images * layout.Length;
         int[]? smallPixels = inPlace || blockedInput ? null : layout.SmallPlanePixels();
         // Floats of one image of x and of y.
@@ -418,9 +418,9 @@ internal static unsafe class ChannelVectorConv
             _g = g;
             // Windows inside the image with no padding above or left of it read it as it is, whole rows (a strided
             // stem that never reads the last row or column, SqueezeNet-style's, copied its input for nothing).
-            bool inside = g.PadTop == 0 && g.PadLeft == 0 && g.RowsRead <= g.InHeight && g.ColumnsRead <= g.InWidth;
-            Rows = inside ? g.InHeight : g.RowsRead;
-            RowLength = inside ? g.InWidth : g.ColumnsRead;
+            InPlace = g.PadTop == 0 && g.PadLeft == 0 && g.RowsRead <= g.InHeight && g.ColumnsRead <= g.InWidth;
+            Rows = InPlace ? g.InHeight : g.RowsRead;
+            RowLength = InPlace ? g.InWidth : g.ColumnsRead;
             PixelStep = blocked ? ChannelBlocks.Lanes : 1;
             Length = blocked ? (int)ChannelBlocks.Length(1, g.InChannels, Plane) : g.InChannels * Plane;
             _rowStep = g.StrideHeight * RowLength * PixelStep;
@@ -433,6 +433,9 @@ internal static unsafe class ChannelVectorConv
 
         public int Rows { get; }
         public int RowLength { get; }
+
+        /// <summary>Whether the windows read the input as it is, with no padding: the padded copy would be the input itself.</summary>
+        public bool InPlace { get; }
 
         /// <summary>Floats from one pixel of a channel to the next: 1 in planes, 16 in channel blocks.</summary>
         public int PixelStep { get; }
@@ -586,7 +589,6 @@ internal static unsafe class ChannelVectorConv
             else
             {
                 int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0, output = 0;
-                int blocks = ChannelBlocks.Count(_g.OutChannels), block0 = _firstChannel / ChannelBlocks.Lanes;
                 for (int q = first, i = 0; q < end; q += pixels)
                     for (int r = 0; r < pixels; r++, i++)
                     {
@@ -595,7 +597,7 @@ internal static unsafe class ChannelVectorConv
                         {
                             origin = _layout.Origin(image, row, column);
                             if (direct) output = _pixelMajor != null ? (q + r) * vectors * ChannelBlocks.Lanes
-                                : ((image * blocks + block0) * _g.OutPixels + row * _g.OutWidth + column) * ChannelBlocks.Lanes;
+                                : (int)ChannelBlocks.Offset(image, _firstChannel, row * _g.OutWidth + column, _g.OutChannels, _g.OutPixels);
                             if (++column == _g.OutWidth) (column, row) = (0, row + 1);
                             if (row == _g.OutHeight) (row, image) = (0, image + 1);
                         }
@@ -610,12 +612,12 @@ internal static unsafe class ChannelVectorConv
                 int t1 = Math.Min(taps, t0 + block);
                 bool stores = direct && t1 == taps;
                 float* sums = _sums;
-                int* offsets = originOffsets;
-                for (int p = first; p < end; p += pixels, sums += SumsLength, offsets += pixels)
+                int* offsets = originOffsets, places = outputOffsets;
+                for (int p = first; p < end; p += pixels, sums += SumsLength, offsets += pixels, places += pixels)
                 {
                     for (int r = 0; r < pixels; r++) origins[r] = _padded + offsets[r];
                     if (stores)
-                        for (int r = 0; r < pixels; r++) outputs[r] = DirectOutputs + offsets[r + (outputOffsets - originOffsets)];
+                        for (int r = 0; r < pixels; r++) outputs[r] = DirectOutputs + places[r];
                     // The first block starts from the bias (replicated per pixel), later ones from the sums so far.
                     float* init = t0 == 0 ? _biasTile : sums;
                     switch (vectors)
@@ -893,13 +895,12 @@ internal static unsafe class ChannelVectorConv
             if (channel0 >= _g.OutChannels) return;
             var (mean, scale, shift) = _norm is null ? default : NormAt(lane0);
             int plane = _g.OutPixels, image = pixel / plane, inPlane = pixel - image * plane;
-            long blocks = ChannelBlocks.Count(_g.OutChannels);
             for (int k = 0; k < 4 && pixel + k < _groupPixels; k++, inPlane++)
             {
                 if (inPlane == plane) (image, inPlane) = (image + 1, 0);
                 var v = Vector512.Load(four + 16 * k);
                 if (_norm is not null) v = (v - mean) * scale + shift;
-                V512.Clamp(v, _low, _high).Store(_images + ((image * blocks + (channel0 >> 4)) * plane + inPlane) * ChannelBlocks.Lanes);
+                V512.Clamp(v, _low, _high).Store(_images + ChannelBlocks.Offset(image, channel0, inPlane, _g.OutChannels, plane));
             }
         }
 
@@ -987,7 +988,7 @@ internal static unsafe class ChannelVectorConv
             if (_blocked)
             {
                 if (channels > 0)
-                    best.Store(_images + (((long)(window / windows) * ChannelBlocks.Count(_g.OutChannels) + (channel0 >> 4)) * windows + window % windows) * ChannelBlocks.Lanes);
+                    best.Store(_images + ChannelBlocks.Offset(window / windows, channel0, window % windows, _g.OutChannels, windows));
                 return;
             }
             float* target = _images + ((long)(window / windows) * _g.OutChannels + channel0) * windows + window % windows;

@@ -35,6 +35,10 @@ internal readonly record struct ConvEpilogue(bool Relu, bool MaxPool2x2, BatchNo
     /// <summary>Floats the epilogue writes per channel.</summary>
     public int OutputPlane(int outHeight, int outWidth) => MaxPool2x2 ? outHeight / 2 * (outWidth / 2) : outHeight * outWidth;
 
+    /// <summary>The map the epilogue writes from a conv output of <paramref name="shape"/> ([N, C, H, W]): pooled by either pool, else as it is.</summary>
+    public (int Height, int Width) OutputSize(ReadOnlySpan<int> shape) =>
+        Pool?.Over(shape) is { } windows ? (windows.OutH, windows.OutW) : MaxPool2x2 ? (shape[2] / 2, shape[3] / 2) : (shape[2], shape[3]);
+
     /// <summary>
     /// Output rows (<paramref name="outHeight"/> × <paramref name="outWidth"/>, <paramref name="srcStride"/> apart in
     /// <paramref name="src"/>) of output channel <paramref name="channel"/> → <paramref name="dst"/>, densely, or

@@ -23,8 +23,7 @@ internal static class ConvInBlocks
         var axes = spatial.Geometry(node, input.Dims.AsSpan(2), weight.Shape.AsSpan()[2..]);
         var (h, w) = (axes[0], axes[1]);
         if (h.PadBegin != h.PadEnd || w.PadBegin != w.PadEnd || h.Output < 1 || w.Output < 1) return null;
-        var (height, width) = epilogue.MaxPool2x2 ? (h.Output / 2, w.Output / 2) : (h.Output, w.Output);
-        if (epilogue.Pool?.Over([input.Dims[0], weight.Shape[0], h.Output, w.Output]) is { } pooled) (height, width) = (pooled.OutH, pooled.OutW);
+        var (height, width) = epilogue.OutputSize([input.Dims[0], weight.Shape[0], h.Output, w.Output]);
         bool blockedOutput = readers is not null && ReadBlocks(readers, new TensorShape(input.Dims[0], weight.Shape[0], height, width));
         if (input.BlockedChannels == 0 && !blockedOutput) return null;
         var y = F.TryConv2dBlocked(x, input.BlockedChannels > 0, weight, bias, (h.Stride, w.Stride), (h.PadBegin, w.PadBegin), (h.Dilation, w.Dilation),
