@@ -105,6 +105,7 @@ public sealed class OnnxModel : Module
     private OnnxValue?[] Execute(OnnxValue[] inputs)
     {
         // Indexed loops throughout: this runs once per inference, and interface enumerators and lambdas allocate.
+        using var warm = ForkJoin.StayWarm();
         var slots = new OnnxValue?[_plan.SlotCount];
         // Values that share one tensor (Identity, Dropout at inference) share a count of live slots.
         var root = new int[_plan.SlotCount];

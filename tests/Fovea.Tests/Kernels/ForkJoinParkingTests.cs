@@ -37,6 +37,31 @@ public class ForkJoinParkingTests
     }
 
     [Fact]
+    public void WorkersStayUnparkedWhileAWarmScopeIsOpenAndParkAfterIt()
+    {
+        ForkJoinTests.OnOwnThread(2, () => ForkJoin.For(2, static (_, _) => { }));
+        WaitUntilAllWorkersPark();
+        int threads = ForkJoin.Workers + 1;
+        using (ForkJoin.StayWarm())
+        {
+            ForkJoinTests.OnOwnThread(threads, () =>
+            {
+                // As above: each chunk waits for all the others to start, so every parked worker must wake and run one.
+                using var allStarted = new CountdownEvent(threads);
+                ForkJoin.For(threads, (_, _) =>
+                {
+                    allStarted.Signal();
+                    allStarted.Wait(TimeSpan.FromSeconds(10));
+                });
+            });
+            // A hundred spins' worth of idling: without the scope the worker parks after one.
+            Thread.Sleep(100 * ForkJoin.SpinMicroseconds / 1000);
+            Assert.Equal(0, ForkJoin.ParkedWorkers);
+        }
+        WaitUntilAllWorkersPark();
+    }
+
+    [Fact]
     public void IdleWorkersStopSpinningAndPark()
     {
         ForkJoinTests.OnOwnThread(2, () => ForkJoin.For(2, static (_, _) => { }));
