@@ -107,9 +107,11 @@ public sealed class OnnxModel : Module
         // Indexed loops throughout: this runs once per inference, and interface enumerators and lambdas allocate.
         using var warm = ForkJoin.StayWarm();
         var slots = new OnnxValue?[_plan.SlotCount];
-        // Values that share one tensor (Identity, Dropout at inference) share a count of live slots.
+        // Values that share one tensor's storage (Identity, Dropout at inference, the views of Reshape and its kind) share
+        // a count of live slots; the tensor of the first (the owner) goes back to the pool when the count reaches zero.
         var root = new int[_plan.SlotCount];
         var live = new int[_plan.SlotCount];
+        var owners = new Tensor?[_plan.SlotCount];
         var constants = _plan.Constants;
         for (int c = 0; c < constants.Count; c++) Hold(constants[c].Slot, constants[c].Value, constants[c].Slot);
         for (int i = 0; i < inputs.Length; i++)
@@ -135,9 +137,15 @@ public sealed class OnnxModel : Module
             if (!release) continue;
             foreach (int slot in step.LastUses)
             {
-                if (--live[root[slot]] == 0) slots[slot]?.Floats?.Dispose();
+                if (--live[root[slot]] == 0) owners[root[slot]]?.Dispose();
                 slots[slot] = null;
             }
+        }
+        // An output that views another value's storage gets its own: the caller owns what it is given.
+        for (int o = 0; o < _plan.Outputs.Count; o++)
+        {
+            int slot = _plan.Slot(_plan.Outputs[o].Name);
+            if (slots[slot]?.Floats is { IsBorrowed: true } view) slots[slot] = OnnxValue.Float(view.Clone());
         }
         return slots;
 
@@ -145,16 +153,17 @@ public sealed class OnnxModel : Module
         {
             slots[slot] = value;
             root[slot] = owner;
+            if (owner == slot) owners[slot] = value.Floats;
             live[owner]++;
         }
     }
 
-    /// <summary>The first argument whose tensor is <paramref name="tensor"/> (a pass-through output), or -1.</summary>
+    /// <summary>The first argument whose storage <paramref name="tensor"/> reads (a pass-through output or a view), or -1.</summary>
     private static int ArgumentHolding(OnnxValue?[] args, Tensor? tensor)
     {
         if (tensor is null) return -1;
         for (int i = 0; i < args.Length; i++)
-            if (ReferenceEquals(args[i]?.Floats, tensor)) return i;
+            if (args[i]?.Floats is { } arg && (ReferenceEquals(arg, tensor) || tensor.IsBorrowed && tensor.SharesStorageWith(arg))) return i;
         return -1;
     }
 

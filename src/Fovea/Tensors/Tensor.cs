@@ -35,6 +35,9 @@ public class Tensor : IDisposable
     /// <summary>Whether the storage belongs to another tensor (<see cref="Borrowing"/>).</summary>
     internal bool IsBorrowed { get; private init; }
 
+    /// <summary>Whether both tensors read the same live storage (one borrows the other's, or they are one tensor).</summary>
+    internal bool SharesStorageWith(Tensor other) => _data.Length > 0 && ReferenceEquals(_data, other._data);
+
     /// <summary>A zero-filled tensor of the given shape.</summary>
     protected Tensor(TensorShape shape) : this(shape, RentZeroed(shape.Length)) { }
 

@@ -103,6 +103,8 @@ public class PoolNormImportTests
     [InlineData(new[] { 2, 3, 7 })]
     [InlineData(new[] { 1, 2, 5, 3 })]
     [InlineData(new[] { 2, 2, 3, 1, 5 })]
+    [InlineData(new[] { 2, 3, 1, 1 })] // planes of one element: the input passes through
+    [InlineData(new[] { 3, 2, 1 })]
     public void GlobalPoolsReduceEverySpatialAxis(int[] dims)
     {
         var x = Tensor.Normal(dims, 0, 1, new Rng(5));
