@@ -87,68 +87,112 @@ internal static unsafe class ChannelVectorConv
         public Packed(ConvGeometry g, ReadOnlySpan<float> weight)
         {
             Vectors = VectorsPerTile(g.OutChannels);
-            int width = 16 * Vectors, taps = g.WindowLength;
-            Blocks = (g.OutChannels + width - 1) / width;
-            _storage = CacheLines.Pinned(Blocks * taps * width, out _skew);
-            TapOffsets = new int[Blocks * taps];
-            BlockedTapOffsets = new int[Blocks * taps];
-            LiveTaps = new int[Blocks];
-            int[] offsets = new InputLayout(g, blocked: false).TapOffsets(), blockedOffsets = new InputLayout(g, blocked: true).TapOffsets();
-            // Written in order, read down the block's weight rows (16·V rows, whose cache lines stay in L1 from one tap to
-            // the next); the other way round, every write went to another cache line and packing cost a fifth of the conv.
-            for (int block = 0; block < Blocks; block++)
-            {
-                int rows = Math.Min(width, g.OutChannels - block * width), live = 0;
-                for (int t = 0; t < taps; t++)
-                {
-                    int source = block * width * taps + t;
-                    bool used = false;
-                    for (int l = 0; l < rows && !used; l++) used = weight[source + l * taps] != 0f;
-                    // A block of zeros still runs one tap, so that its outputs (the bias) are written.
-                    if (!used && (live > 0 || t < taps - 1)) continue;
-                    var target = _storage.AsSpan(_skew + (block * taps + live) * width, width);
-                    for (int l = 0; l < rows; l++) target[l] = weight[source + l * taps];
-                    target[rows..].Clear();
-                    BlockedTapOffsets[block * taps + live] = blockedOffsets[t];
-                    TapOffsets[block * taps + live++] = offsets[t];
-                }
-                LiveTaps[block] = live;
-            }
-            UnevenBlocks = LiveTaps.Distinct().Count() > 1;
+            Blocks = (g.OutChannels + 16 * Vectors - 1) / (16 * Vectors);
+            _geometry = g;
+            _offsets = new InputLayout(g, blocked: false).TapOffsets();
+            _blockedOffsets = new InputLayout(g, blocked: true).TapOffsets();
+            RowWindows = KernelWindows(g.OutHeight, g.StrideHeight, g.PadTop, g.KernelHeight, g.DilationHeight, g.InHeight);
+            ColumnWindows = KernelWindows(g.OutWidth, g.StrideWidth, g.PadLeft, g.KernelWidth, g.DilationWidth, g.InWidth);
+            Full = new ChannelVectorTaps(g, weight, Vectors, _offsets, _blockedOffsets, (0, g.KernelHeight), (0, g.KernelWidth), full: null);
+            FullWindow = WindowKey((0, g.KernelHeight), (0, g.KernelWidth));
+            // Windows are kept in a table of every (rows, columns) pair: a kernel larger than MaxEdgeKernel runs whole everywhere.
+            HasEdges = g.KernelHeight <= MaxEdgeKernel && g.KernelWidth <= MaxEdgeKernel
+                && (RowWindows.Any(w => w != (0, g.KernelHeight)) || ColumnWindows.Any(w => w != (0, g.KernelWidth)));
+            _windows = HasEdges ? new ChannelVectorTaps?[Spans(g.KernelHeight) * Spans(g.KernelWidth)] : [];
+            // The weights are kept only to pack the edges' taps when first asked for.
+            _weight = HasEdges ? weight.ToArray() : [];
+            Positions = !HasEdges ? [] : Enumerable.Range(0, g.OutPixels).OrderBy(q => WindowOf(q) == FullWindow ? 0 : 1).ThenBy(WindowOf).ThenBy(q => q).ToArray();
+            int WindowOf(int q) => WindowKey(RowWindows[q / g.OutWidth], ColumnWindows[q % g.OutWidth]);
+            UnevenBlocks = Full.Live.Distinct().Count() > 1;
         }
 
         public int Vectors { get; }
         public int Blocks { get; }
 
-        private readonly float[] _storage;
-        private readonly int _skew;
+        /// <summary>Every tap (but those of all-zero weights): what a tile runs whose pixels' windows cover the whole kernel.</summary>
+        public ChannelVectorTaps Full { get; }
 
-        /// <summary>
-        /// [block][live tap][16·V] from a cache-line boundary; each block starts WindowLength taps after the last. Unaligned,
-        /// every vector of weights spanned two cache lines: SqueezeNet-style's stem spent a fifth of its multiply-adds waiting on them.
-        /// </summary>
-        public float* Weights
-        {
-            get
-            {
-                fixed (float* p = _storage) return p + _skew;
-            }
-        }
-
-        /// <summary>
-        /// Each block's live taps' offsets from a pixel's window origin in the padded input (see InputLayout), [block][live
-        /// tap], blocks WindowLength apart, built once with the weights.
-        /// </summary>
-        public int[] TapOffsets { get; }
-
-        /// <summary><see cref="TapOffsets"/> for an input in channel blocks (<see cref="ChannelBlocks"/>).</summary>
-        public int[] BlockedTapOffsets { get; }
-
-        /// <summary>How many taps each block keeps.</summary>
-        public int[] LiveTaps { get; }
+        /// <summary>How many taps each block keeps of <see cref="Full"/>.</summary>
+        public int[] LiveTaps => Full.Live;
 
         /// <summary>Whether the blocks keep different numbers of taps, and so cost different amounts.</summary>
         public bool UnevenBlocks { get; }
+
+        /// <summary>For each output row, the kernel rows its windows read inside the input (the others read padding).</summary>
+        public (int First, int End)[] RowWindows { get; }
+
+        /// <summary>For each output column, the kernel columns its windows read inside the input.</summary>
+        public (int First, int End)[] ColumnWindows { get; }
+
+        /// <summary>Whether some output pixel's windows reach into the padding (its row's or column's window is not the whole kernel).</summary>
+        public bool HasEdges { get; }
+
+        /// <summary>
+        /// The output map's positions (row-major indices), those of each kernel window together: the interior, then each
+        /// edge and corner, so that tiles computed a position at a time share their window, and a run of them its taps.
+        /// </summary>
+        public int[] Positions { get; }
+
+        /// <summary>The <see cref="WindowKey"/> of the whole kernel.</summary>
+        public int FullWindow { get; }
+
+        private readonly ConvGeometry _geometry;
+        private readonly float[] _weight;
+        private readonly int[] _offsets, _blockedOffsets;
+
+        /// <summary>The windows packed so far, by <see cref="WindowKey"/>; written once each, read without a lock.</summary>
+        private readonly ChannelVectorTaps?[] _windows;
+
+        /// <summary>The largest kernel side whose edges run their own taps (a table of 120² windows).</summary>
+        private const int MaxEdgeKernel = 15;
+
+        /// <summary>Spans [first, end) of a kernel side of <paramref name="size"/> positions.</summary>
+        private static int Spans(int size) => size * (size + 1) / 2;
+
+        private static int Span((int First, int End) span, int size) => span.First * (2 * size - span.First + 1) / 2 + span.End - span.First - 1;
+
+        /// <summary>Kernel rows [<paramref name="rows"/>) and columns [<paramref name="columns"/>) as one index into the table of windows.</summary>
+        public int WindowKey((int First, int End) rows, (int First, int End) columns) =>
+            Span(rows, _geometry.KernelHeight) * Spans(_geometry.KernelWidth) + Span(columns, _geometry.KernelWidth);
+
+        /// <summary>
+        /// The taps of the kernel window <paramref name="key"/> (<see cref="WindowKey"/>): <see cref="Full"/> for the whole
+        /// kernel, else packed on first use and kept (a few windows a geometry: its edges and corners). Two threads may
+        /// both pack one; the first to publish it wins.
+        /// </summary>
+        public ChannelVectorTaps Window(int key)
+        {
+            if (key == FullWindow) return Full;
+            if (Volatile.Read(ref _windows[key]) is { } taps) return taps;
+            var (rows, columns) = (SpanOf(key / Spans(_geometry.KernelWidth), _geometry.KernelHeight), SpanOf(key % Spans(_geometry.KernelWidth), _geometry.KernelWidth));
+            Interlocked.CompareExchange(ref _windows[key], new ChannelVectorTaps(_geometry, _weight, Vectors, _offsets, _blockedOffsets, rows, columns, Full), null);
+            return _windows[key]!;
+        }
+
+        /// <summary>The span whose <see cref="Span"/> index is <paramref name="index"/>.</summary>
+        private static (int First, int End) SpanOf(int index, int size)
+        {
+            int first = 0;
+            while (index >= size - first) (index, first) = (index - (size - first), first + 1);
+            return (first, first + index + 1);
+        }
+
+        /// <summary>
+        /// For each of <paramref name="outputs"/> positions along an axis, the kernel positions [first, end) whose input
+        /// lies inside the <paramref name="size"/> of that axis; the whole kernel where none does (the window is all padding).
+        /// </summary>
+        private static (int First, int End)[] KernelWindows(int outputs, int stride, int pad, int kernel, int dilation, int size)
+        {
+            var windows = new (int First, int End)[outputs];
+            for (int o = 0; o < outputs; o++)
+            {
+                int first = 0, end = kernel;
+                while (first < kernel && o * stride - pad + first * dilation < 0) first++;
+                while (end > first && o * stride - pad + (end - 1) * dilation >= size) end--;
+                windows[o] = first < end ? (first, end) : (0, kernel);
+            }
+            return windows;
+        }
     }
 
     /// <summary>
@@ -194,12 +238,18 @@ internal static unsafe class ChannelVectorConv
         if (pool && windows is not null) throw new ArgumentException("ChannelVectorConv: one fused pool at most.");
         if (windows is { DilationH: not 1 } or { DilationW: not 1 }) throw new ArgumentException("ChannelVectorConv: a fused pool has no dilation.");
         var layout = new InputLayout(g, blockedInput);
-        int[] offsets = blockedInput ? packed.BlockedTapOffsets : packed.TapOffsets;
         // With a pool, the pixels computed are the pool windows' (4 each); the outputs, one per window.
         int mapPixels = pool ? 4 * PoolWindows(g) : g.OutPixels, outPlane = pool ? PoolWindows(g) : windows is { } w ? w.OutH * w.OutW : g.OutPixels;
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g, packed.Vectors, mapPixels), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
+        // Several images of a tiny padded map, stored to channel blocks, are computed a position at a time (the same pixel
+        // of each image of the group), positions of one kernel window together (Packed.Positions), so that a tile's
+        // windows reach the same taps inside the input and skip the same ones in the padding: on 2×2 maps a 3×3 window
+        // has 4 of its 9 taps inside (SqueezeNet-style's merged 64 → 512 Fire module at batch 32: 150 → 95 µs on two
+        // threads; 32 → 256 on 5×5 maps 229 → 211). A single image's tiles, 4 or 8 pixels of one window at most, were
+        // slower so (11×11 maps: the edges' weights came from L2 for a few tiles each).
+        bool positionMajor = images > 1 && packed.HasEdges && blockedOutput && !pool && windows is null;
         bool uneven = Uneven(groups, packed);
         int bands = Bands(g, packed, mapPixels, windows);
         int pixelMajorLength = windows is null ? 0 : (images * g.OutPixels + outPlane) * 16 * packed.Vectors;
@@ -222,12 +272,11 @@ internal static unsafe class ChannelVectorConv
                 // A fused pool's pieces (a few conv rows) may reach beyond a band's share of tiles.
                 int bandTiles = windows is null ? (tiles + bands - 1) / bands : tiles, sumsLength = SumsLength * bandTiles;
                 float[] scratch = TensorPool.Rent(paddedLength + CacheLines.Slack + SumsLength + sumsLength + pixelMajorLength);
-                int[] origins = TensorPool.RentInts(2 * bandTiles * pixels);
+                int[] origins = TensorPool.RentInts((2 * pixels + 1) * bandTiles);
                 int filledGroup = -1;
                 (int First, int End) filledRows = (0, 0);
-                float* ws = packed.Weights;
                 fixed (float* xs = x, ys = y, pp = scratch, nt = normTable, rs = residual)
-                fixed (int* offs = offsets, origin = origins, sp = smallPixels)
+                fixed (int* origin = origins, sp = smallPixels)
                 {
                     for (int item = start; item < end; item++)
                     {
@@ -248,7 +297,7 @@ internal static unsafe class ChannelVectorConv
                         }
                         // A band of a single image pads only the rows its tiles read (the rest of the buffer is never read);
                         // its input was mostly written by the other cores, and copying all of it cost a seventh of the conv.
-                        var (firstRow, endRow) = count == 1 && bands > 1 && firstPixel < endPixel
+                        var (firstRow, endRow) = count == 1 && bands > 1 && firstPixel < endPixel && !positionMajor
                             ? layout.RowsRead(OutputRow(g, pool, firstPixel), OutputRow(g, pool, endPixel - 1))
                             : (0, layout.Rows);
                         if (!inPlace && (group != filledGroup || firstRow < filledRows.First || endRow > filledRows.End))
@@ -265,9 +314,9 @@ internal static unsafe class ChannelVectorConv
                         float* biasTile = CacheLines.AlignUp(pp + paddedLength), sums = biasTile + SumsLength, pixelMajor = windows is null ? null : sums + sumsLength;
                         float* input = inPlace ? xs + first * inImage : pp;
                         ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
-                        var run = new Tiles(g, layout, offs + (long)block * g.WindowLength, packed.LiveTaps[block], sums, biasTile, input, ws + (long)block * g.WindowLength * 16 * packed.Vectors,
+                        var run = new Tiles(g, layout, packed, block, blockedInput, sums, biasTile, input,
                             ys + first * outImage, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
-                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor, blockedOutput);
+                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor, blockedOutput, positionMajor ? count : 0);
                         if (windows is { } w)
                             RunPooled(run, g, w, packed.Vectors, count, pooledRows, firstPixel, pixelMajor, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
                                 ys + first * outImage + (long)block * 16 * packed.Vectors * outPlane, outImage, blockedOutput,
@@ -535,9 +584,9 @@ internal static unsafe class ChannelVectorConv
     /// running sums kept in scratch between blocks: run tile by tile over all taps, the weights of a wide layer
     /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
     /// </summary>
-    private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, int* offsets, int taps, float* sums, float* biasTile, float* padded, float* weights,
+    private readonly ref struct Tiles(ConvGeometry g, InputLayout layout, Packed packed, int block, bool blockedInput, float* sums, float* biasTile, float* padded,
         float* images, int firstChannel, int groupPixels, float low, float high, float* norm, int normStride, bool pool, float* residual, float* pixelMajor,
-        bool blocked)
+        bool blocked, int positionMajorImages)
     {
         /// <summary>Whether <see cref="_images"/> is in channel blocks (<see cref="ChannelBlocks"/>): pixel vectors stored whole.</summary>
         private readonly bool _blocked = blocked;
@@ -550,9 +599,12 @@ internal static unsafe class ChannelVectorConv
         private readonly bool _pool = pool;
         private readonly ConvGeometry _g = g;
         private readonly InputLayout _layout = layout;
-        private readonly int* _offsets = offsets;
-        private readonly int _taps = taps;
-        private readonly float* _sums = sums, _biasTile = biasTile, _padded = padded, _weights = weights, _images = images;
+        private readonly Packed _packed = packed;
+        private readonly int _block = block;
+        private readonly bool _blockedInput = blockedInput;
+        /// <summary>The group's images where its pixels run a position at a time (pixel q: image q mod this, position q div this); 0: image after image.</summary>
+        private readonly int _positionMajorImages = positionMajorImages;
+        private readonly float* _sums = sums, _biasTile = biasTile, _padded = padded, _images = images;
         private readonly int _firstChannel = firstChannel, _groupPixels = groupPixels;
         private readonly float _low = low, _high = high;
 
@@ -579,42 +631,38 @@ internal static unsafe class ChannelVectorConv
         /// </summary>
         public void Run(int vectors, int first, int end, int* originOffsets)
         {
-            int pixels = PixelsPerTile(vectors), taps = _taps, block = TapsPerBlock(vectors);
+            int pixels = PixelsPerTile(vectors), block = TapsPerBlock(vectors), tiles = (end - first + pixels - 1) / pixels;
             bool direct = Direct(vectors);
-            int* outputOffsets = originOffsets + (end - first + pixels - 1) / pixels * pixels;
+            int* outputOffsets = originOffsets + tiles * pixels, windowKeys = outputOffsets + tiles * pixels;
             // Every tile's window origins, walked once rather than found once per block of taps (two divisions a pixel
-            // were a tenth of a 64-channel 14×14 conv). A tile's pixels may span rows and images (a 2×2 map is one tile
-            // of 4); past the group's end they repeat its last pixel.
-            if (_pool) PoolWindowOrigins(first, first + (end - first + pixels - 1) / pixels * pixels, originOffsets);
-            else
-            {
-                int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0, output = 0;
-                for (int q = first, i = 0; q < end; q += pixels)
-                    for (int r = 0; r < pixels; r++, i++)
-                    {
-                        // Past the group's end a pixel repeats the last, whose values a direct store then writes again.
-                        if (q + r < _groupPixels)
-                        {
-                            origin = _layout.Origin(image, row, column);
-                            if (direct) output = _pixelMajor != null ? (q + r) * vectors * ChannelBlocks.Lanes
-                                : (int)ChannelBlocks.Offset(image, _firstChannel, row * _g.OutWidth + column, _g.OutChannels, _g.OutPixels);
-                            if (++column == _g.OutWidth) (column, row) = (0, row + 1);
-                            if (row == _g.OutHeight) (row, image) = (0, image + 1);
-                        }
-                        originOffsets[i] = origin;
-                        outputOffsets[i] = output;
-                    }
-            }
+            // were a tenth of a 64-channel 14×14 conv), and the kernel window its pixels read inside the input. A tile's
+            // pixels may span rows and images (a 2×2 map is one tile of 4); past the group's end they repeat its last pixel.
+            if (_pool) PoolWindowOrigins(pixels, first, first + tiles * pixels, originOffsets, windowKeys);
+            else if (_positionMajorImages > 0) WalkPositions(vectors, first, end, direct, originOffsets, outputOffsets, windowKeys);
+            else WalkImages(vectors, first, end, direct, originOffsets, outputOffsets, windowKeys);
             float** origins = stackalloc float*[8];
             float** outputs = stackalloc float*[8];
-            for (int t0 = 0; t0 < taps; t0 += block)
+            for (int t0 = 0; t0 < _packed.LiveTaps[_block]; t0 += block)
             {
-                int t1 = Math.Min(taps, t0 + block);
-                bool stores = direct && t1 == taps;
                 float* sums = _sums;
                 int* offsets = originOffsets, places = outputOffsets;
-                for (int p = first; p < end; p += pixels, sums += SumsLength, offsets += pixels, places += pixels)
+                int window = -1, live = 0;
+                float* weights = null;
+                int* tapOffsets = null;
+                for (int p = first, tile = 0; p < end; p += pixels, sums += SumsLength, offsets += pixels, places += pixels, tile++)
                 {
+                    if (windowKeys[tile] != window)
+                    {
+                        // Tiles of one window follow each other: its taps are looked up once per run of them.
+                        window = windowKeys[tile];
+                        var taps = _packed.Window(window);
+                        live = taps.Live[_block];
+                        weights = taps.WeightsOf(_block);
+                        tapOffsets = taps.OffsetsOf(_block, _blockedInput);
+                    }
+                    if (t0 >= live) continue;
+                    int t1 = Math.Min(live, t0 + block);
+                    bool stores = direct && t1 == live;
                     for (int r = 0; r < pixels; r++) origins[r] = _padded + offsets[r];
                     if (stores)
                         for (int r = 0; r < pixels; r++) outputs[r] = DirectOutputs + places[r];
@@ -622,12 +670,77 @@ internal static unsafe class ChannelVectorConv
                     float* init = t0 == 0 ? _biasTile : sums;
                     switch (vectors)
                     {
-                        case 4: Tile64By4(origins, init, sums, t0, t1, stores ? outputs : null); break;
-                        case 2: Tile32By8(origins, init, sums, t0, t1, stores ? outputs : null); break;
-                        default: Tile16By8(origins, init, sums, t0, t1, stores ? outputs : null); break;
+                        case 4: Tile64By4(origins, init, sums, weights, tapOffsets, t0, t1, stores ? outputs : null); break;
+                        case 2: Tile32By8(origins, init, sums, weights, tapOffsets, t0, t1, stores ? outputs : null); break;
+                        default: Tile16By8(origins, init, sums, weights, tapOffsets, t0, t1, stores ? outputs : null); break;
                     }
-                    if (t1 == taps && !stores) Emit(vectors, pixels, sums, p);
+                    if (t1 == live && !stores) Emit(vectors, pixels, sums, p);
                 }
+            }
+        }
+
+        /// <summary>
+        /// Pixels [<paramref name="first"/>, <paramref name="end"/>) of the group, image after image, in tiles: each one's
+        /// window origin and its place in the output where tiles store directly (<see cref="Direct"/>); every tile runs the
+        /// whole kernel.
+        /// </summary>
+        private void WalkImages(int vectors, int first, int end, bool direct, int* originOffsets, int* outputOffsets, int* windowKeys)
+        {
+            int pixels = PixelsPerTile(vectors);
+            int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0, output = 0;
+            for (int q = first, i = 0; q < end; q += pixels)
+                for (int r = 0; r < pixels; r++, i++)
+                {
+                    // Past the group's end a pixel repeats the last, whose values a direct store then writes again.
+                    if (q + r < _groupPixels)
+                    {
+                        origin = _layout.Origin(image, row, column);
+                        if (direct) output = _pixelMajor != null ? (q + r) * vectors * ChannelBlocks.Lanes
+                            : (int)ChannelBlocks.Offset(image, _firstChannel, row * _g.OutWidth + column, _g.OutChannels, _g.OutPixels);
+                        if (++column == _g.OutWidth) (column, row) = (0, row + 1);
+                        if (row == _g.OutHeight) (row, image) = (0, image + 1);
+                    }
+                    originOffsets[i] = origin;
+                    outputOffsets[i] = output;
+                }
+            new Span<int>(windowKeys, (end - first + pixels - 1) / pixels).Fill(_packed.FullWindow);
+        }
+
+        /// <summary>
+        /// <see cref="WalkImages"/> a position at a time (<see cref="_positionMajorImages"/>, in the order of
+        /// <see cref="Packed.Positions"/>), and each tile's kernel window (<see cref="Packed.WindowKey"/>): the bounds of its
+        /// pixels' windows inside the input. Only channel blocks are stored to, so a place is always in the blocks.
+        /// </summary>
+        private void WalkPositions(int vectors, int first, int end, bool direct, int* originOffsets, int* outputOffsets, int* windowKeys)
+        {
+            int pixels = PixelsPerTile(vectors), count = _positionMajorImages;
+            // Image and position of pixel q, stepped rather than divided.
+            int image = first % count, step = first / count, position = _packed.Positions[Math.Min(step, _g.OutPixels - 1)];
+            int row = position / _g.OutWidth, column = position % _g.OutWidth, origin = 0, output = 0;
+            (int First, int End) rowWindow = default, columnWindow = default;
+            for (int q = first, i = 0, tile = 0; q < end; q += pixels, tile++)
+            {
+                (int First, int End) rows = (int.MaxValue, 0), columns = (int.MaxValue, 0);
+                for (int r = 0; r < pixels; r++, i++)
+                {
+                    // Past the group's end a pixel repeats the last, whose values a direct store then writes again.
+                    if (q + r < _groupPixels)
+                    {
+                        origin = _layout.Origin(image, row, column);
+                        if (direct) output = (int)ChannelBlocks.Offset(image, _firstChannel, position, _g.OutChannels, _g.OutPixels);
+                        (rowWindow, columnWindow) = (_packed.RowWindows[row], _packed.ColumnWindows[column]);
+                        if (++image == count && ++step < _g.OutPixels)
+                        {
+                            position = _packed.Positions[step];
+                            (image, row, column) = (0, position / _g.OutWidth, position % _g.OutWidth);
+                        }
+                    }
+                    originOffsets[i] = origin;
+                    outputOffsets[i] = output;
+                    rows = (Math.Min(rows.First, rowWindow.First), Math.Max(rows.End, rowWindow.End));
+                    columns = (Math.Min(columns.First, columnWindow.First), Math.Max(columns.End, columnWindow.End));
+                }
+                windowKeys[tile] = _packed.WindowKey(rows, columns);
             }
         }
 
@@ -636,7 +749,7 @@ internal static unsafe class ChannelVectorConv
         /// within each): every 4 pixels a tile stores are one window. Past the group's end (a tile of 8 pixels holding its
         /// last window) they repeat its last pixel, as without a pool.
         /// </summary>
-        private void PoolWindowOrigins(int first, int end, int* originOffsets)
+        private void PoolWindowOrigins(int pixels, int first, int end, int* originOffsets, int* windowKeys)
         {
             int windowsWide = _g.OutWidth / 2, windows = PoolWindows(_g);
             for (int q = first, i = 0; q < end; q++, i++)
@@ -646,6 +759,7 @@ internal static unsafe class ChannelVectorConv
                 int row = 2 * (inImage / windowsWide) + corner / 2, column = 2 * (inImage % windowsWide) + corner % 2;
                 originOffsets[i] = _layout.Origin(image, row, column);
             }
+            new Span<int>(windowKeys, (end - first) / pixels).Fill(_packed.FullWindow);
         }
 
         // One method per tile shape, each a single loop with no branches and no call while its accumulators live:
@@ -657,11 +771,10 @@ internal static unsafe class ChannelVectorConv
         /// <paramref name="sums"/>, or clamped to pixel r's 4 vectors from <paramref name="outputs"/>[r] (see <see cref="Direct"/>).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile64By4(float** origins, float* init, float* sums, int first, int end, float** outputs)
+        private void Tile64By4(float** origins, float* init, float* sums, float* weights, int* offsets, int first, int end, float** outputs)
         {
             float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3];
-            float* w = _weights + (long)first * 64;
-            int* offsets = _offsets;
+            float* w = weights + (long)first * 64;
             Vector512<float> a00 = Vector512.Load(init + 0), a01 = Vector512.Load(init + 16), a02 = Vector512.Load(init + 32), a03 = Vector512.Load(init + 48);
             Vector512<float> a10 = Vector512.Load(init + 64), a11 = Vector512.Load(init + 80), a12 = Vector512.Load(init + 96), a13 = Vector512.Load(init + 112);
             Vector512<float> a20 = Vector512.Load(init + 128), a21 = Vector512.Load(init + 144), a22 = Vector512.Load(init + 160), a23 = Vector512.Load(init + 176);
@@ -736,11 +849,10 @@ internal static unsafe class ChannelVectorConv
 
         /// <summary>32 output channels × 8 pixels: 16 accumulators, 2 weight loads and 8 broadcasts per tap; the sums stored as <see cref="Tile64By4"/>'s.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile32By8(float** origins, float* init, float* sums, int first, int end, float** outputs)
+        private void Tile32By8(float** origins, float* init, float* sums, float* weights, int* offsets, int first, int end, float** outputs)
         {
             float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3], o4 = origins[4], o5 = origins[5], o6 = origins[6], o7 = origins[7];
-            float* w = _weights + (long)first * 32;
-            int* offsets = _offsets;
+            float* w = weights + (long)first * 32;
             Vector512<float> a00 = Vector512.Load(init + 0), a01 = Vector512.Load(init + 16), a02 = Vector512.Load(init + 32), a03 = Vector512.Load(init + 48);
             Vector512<float> a04 = Vector512.Load(init + 64), a05 = Vector512.Load(init + 80), a06 = Vector512.Load(init + 96), a07 = Vector512.Load(init + 112);
             Vector512<float> a10 = Vector512.Load(init + 128), a11 = Vector512.Load(init + 144), a12 = Vector512.Load(init + 160), a13 = Vector512.Load(init + 176);
@@ -816,11 +928,10 @@ internal static unsafe class ChannelVectorConv
 
         /// <summary>16 output channels × 8 pixels: 8 accumulators, enough to cover the multiply-add latency; the sums stored as <see cref="Tile64By4"/>'s.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Tile16By8(float** origins, float* init, float* sums, int first, int end, float** outputs)
+        private void Tile16By8(float** origins, float* init, float* sums, float* weights, int* offsets, int first, int end, float** outputs)
         {
             float* o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3], o4 = origins[4], o5 = origins[5], o6 = origins[6], o7 = origins[7];
-            float* w = _weights + (long)first * 16;
-            int* offsets = _offsets;
+            float* w = weights + (long)first * 16;
             Vector512<float> a00 = Vector512.Load(init + 0), a01 = Vector512.Load(init + 16), a02 = Vector512.Load(init + 32), a03 = Vector512.Load(init + 48), a04 = Vector512.Load(init + 64), a05 = Vector512.Load(init + 80), a06 = Vector512.Load(init + 96), a07 = Vector512.Load(init + 112);
             for (int t = first; t < end; t++, w += 16)
             {
@@ -894,15 +1005,18 @@ internal static unsafe class ChannelVectorConv
             int channel0 = _firstChannel + lane0;
             if (channel0 >= _g.OutChannels) return;
             var (mean, scale, shift) = _norm is null ? default : NormAt(lane0);
-            int plane = _g.OutPixels, image = pixel / plane, inPlane = pixel - image * plane;
-            for (int k = 0; k < 4 && pixel + k < _groupPixels; k++, inPlane++)
+            for (int k = 0; k < 4 && pixel + k < _groupPixels; k++)
             {
-                if (inPlane == plane) (image, inPlane) = (image + 1, 0);
+                var (image, inPlane) = Place(pixel + k);
                 var v = Vector512.Load(four + 16 * k);
                 if (_norm is not null) v = (v - mean) * scale + shift;
-                V512.Clamp(v, _low, _high).Store(_images + ChannelBlocks.Offset(image, channel0, inPlane, _g.OutChannels, plane));
+                V512.Clamp(v, _low, _high).Store(_images + ChannelBlocks.Offset(image, channel0, inPlane, _g.OutChannels, _g.OutPixels));
             }
         }
+
+        /// <summary>The image of the group and the pixel in its plane that tile pixel <paramref name="q"/> is (see <see cref="_positionMajorImages"/>).</summary>
+        private (int Image, int InPlane) Place(int q) =>
+            _positionMajorImages > 0 ? (q % _positionMajorImages, _packed.Positions[q / _positionMajorImages]) : (q / _g.OutPixels, q % _g.OutPixels);
 
         /// <summary>Four pixels' sums for 16 channels, normalised and clamped, each to its pixel's place in the pixel-major outputs (no transpose).</summary>
         private void StorePixelMajor(float* four, int vectors, int lane0, int pixel)

@@ -50,6 +50,13 @@ public class ChannelBlocksConvTests
         { 1, 16, 64, 13, 3, 1, 1, 1, "pool3", 2 },         // a single image's pool split in bands of rows
         { 2, 16, 32, 9, 3, 1, 1, 1, "pool2norm", 0 },      // the 2×2 pool in the tiles, after a batch norm
         { 4, 17, 80, 6, 3, 1, 1, 1, "clip", 0 },           // ReLU6; 80 outputs: a block of 64 and one of 16
+        // Tiny padded maps stored to blocks run a position at a time, each tile skipping the taps its windows read in the padding:
+        { 32, 64, 64, 2, 3, 1, 1, 1, "relu", 0 },          // 16 images a group, a tile a position
+        { 32, 48, 384, 2, 3, 1, 1, 1, "merged", 0 },       // SqueezeNet-style's merged Fire module: the 1×1 blocks share the whole kernel's taps
+        { 7, 32, 256, 5, 3, 1, 1, 1, "relu", 0 },          // 5×5: edges, corners, interior; a last group of 3 images
+        { 15, 16, 64, 3, 5, 1, 2, 1, "clip", 0 },          // a 5×5 kernel on 3×3 maps: windows of 3, 4 and 5 taps a side
+        { 6, 24, 40, 4, 3, 2, 1, 1, "norm", 0 },           // strided; 40 outputs (a partial block, stored through the scratch) after a batch norm
+        { 16, 16, 32, 3, 3, 1, 2, 2, "relu", 0 },          // dilated: the window's middle tap alone inside on some sides
     };
 
     [Theory]
@@ -60,6 +67,7 @@ public class ChannelBlocksConvTests
         var rng = new Rng(29);
         using var x = Tensor.Normal(new TensorShape(n, c, size, size), 0f, 1f, rng);
         using var weight = Tensor.Normal(new TensorShape(o, c, k, k), 0f, 0.3f, rng);
+        if (epilogue == "merged") MergeBranches(weight);
         using var bias = Tensor.Normal(new TensorShape(o), 0f, 0.3f, rng);
         x.Span[7] = float.NaN;
         using var _ = Autograd.NoGrad();
@@ -73,6 +81,7 @@ public class ChannelBlocksConvTests
             "pool3" => new ConvEpilogue(true, false, Pool: new MaxPoolWindow((3, 3), (2, 2), (0, 0), (0, 0), false)),
             "pool2norm" => new ConvEpilogue(true, true, norm),
             "clip" => new ConvEpilogue(false, false, Clip: (0f, 6f)),
+            "merged" => new ConvEpilogue(true, false, MergedBranches: true),
             _ => new ConvEpilogue(false, false),
         };
         using var expected = OnPlanes(x, weight, bias, stride, padding, dilation, fused);
@@ -121,6 +130,49 @@ public class ChannelBlocksConvTests
         Assert.Null(F.TryConv2dBlocked(blocked, true, wide, null, (1, 1), 1, (1, 1), new ConvEpilogue(true, false, Residual: shortcut), true));
         using var other = Tensor.Normal(new TensorShape(16, 40, 3, 3), 0f, 0.3f, new Rng(6));
         Assert.Null(F.TryConv2dBlocked(blocked, true, other, null, (1, 1), 1, (1, 1), new ConvEpilogue(true, false), false));
+    }
+
+    [Fact]
+    public void AnEdgesTapsAreThoseOfItsKernelWindowAndItsOneByOneBlocksShareTheWholeKernels()
+    {
+        // 128 outputs on 2×2 maps, 3×3 with padding 1: the first 64 a 1×1 conv's (zero but for the centre).
+        using var weight = Tensor.Normal(new TensorShape(128, 8, 3, 3), 0f, 0.3f, new Rng(7));
+        MergeBranches(weight);
+        var g = ConvGeometry.Of("test", new TensorShape(16, 8, 2, 2), 8, 128, (3, 3), (1, 1), 1, (1, 1));
+        var packed = new ChannelVectorConv.Packed(g, weight.Span);
+        Assert.True(packed.HasEdges);
+        Assert.Equal([(1, 3), (0, 2)], packed.RowWindows);
+        Assert.Equal([(1, 3), (0, 2)], packed.ColumnWindows);
+        Assert.Equal([8, 72], packed.LiveTaps);
+        // Output pixel (0, 0) reads kernel rows and columns 1 and 2 inside the input: 4 taps a channel.
+        var corner = packed.Window(packed.WindowKey((1, 3), (1, 3)));
+        Assert.Equal([8, 32], corner.Live);
+        Assert.Same(corner, packed.Window(packed.WindowKey((1, 3), (1, 3))));
+        Assert.Same(packed.Full, packed.Window(packed.FullWindow));
+        // Channel c's taps (c, 1, 1), (c, 1, 2), (c, 2, 1), (c, 2, 2): their weights, in order.
+        unsafe
+        {
+            Assert.True(corner.WeightsOf(0) == packed.Full.WeightsOf(0));
+            Assert.False(corner.WeightsOf(1) == packed.Full.WeightsOf(1));
+            float* w = corner.WeightsOf(1);
+            var source = weight.ToArray();
+            for (int c = 0; c < 8; c++)
+                for (int t = 0; t < 4; t++)
+                    for (int l = 0; l < 64; l++)
+                        Assert.Equal(source[((64 + l) * 8 + c) * 9 + (1 + t / 2) * 3 + 1 + t % 2], w[(4 * c + t) * 64 + l]);
+        }
+        // Without padding no window is cut.
+        Assert.False(new ChannelVectorConv.Packed(g with { PadTop = 0, PadBottom = 0, PadLeft = 0, PadRight = 0, OutHeight = 1, OutWidth = 1, InHeight = 3, InWidth = 3 }, weight.Span).HasEdges);
+    }
+
+    /// <summary>Zeroes the first half of the outputs' taps but the centre: two branches, a 1×1 conv and a 3×3 one, merged into one conv.</summary>
+    private static void MergeBranches(Tensor weight)
+    {
+        int half = weight.Shape[0] / 2, taps = weight.Shape[2] * weight.Shape[3], window = weight.Shape[1] * taps;
+        var span = weight.Span;
+        for (int o = 0; o < half; o++)
+            for (int t = 0; t < window; t++)
+                if (t % taps != taps / 2) span[o * window + t] = 0f;
     }
 
     /// <summary>The channel-vectorised kernel on planes, with the same epilogue: the bits the blocked layouts must give.</summary>
