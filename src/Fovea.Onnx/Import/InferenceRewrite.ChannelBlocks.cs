@@ -13,8 +13,9 @@ internal static partial class InferenceRewrite
     public const int ReaderInts = 10;
 
     /// <summary>
-    /// A Conv whose output only other Convs read, each as its input X, all of them 2-D with one group, symmetric explicit
-    /// pads and at least 16 output channels (a vector, so that the channel-vectorised kernel can run them), may write its
+    /// A Conv whose output only other Convs read, each as its input X, all of them 2-D with one group and symmetric
+    /// explicit pads (so that the channel-vectorised kernel can run them: fewer than 16 output channels only on maps of
+    /// fewer than 16 pixels, SqueezeNet-style's 10-class classifier on 2×2 maps), may write its
     /// output in channel blocks (<see cref="Kernels.ChannelBlocks"/>): as in ONNX Runtime's NCHWc graphs, the tiles'
     /// vectors are stored whole and the readers read them as they are. Whether it does is decided per run, as the kernels
     /// are chosen by the batch and the maps' sizes: only where it and every reader run on kernels that give the same bits
@@ -44,13 +45,13 @@ internal static partial class InferenceRewrite
     }
 
     /// <summary>
-    /// A 2-D Conv of one group, with symmetric explicit pads (or none) and a constant weight of 16 output channels or
-    /// more, as its <see cref="ReaderInts"/> ints in <see cref="BlockedOutput"/>; null for any other node.
+    /// A 2-D Conv of one group, with symmetric explicit pads (or none) and a constant weight, as its
+    /// <see cref="ReaderInts"/> ints in <see cref="BlockedOutput"/>; null for any other node.
     /// </summary>
     private static long[]? ReaderGeometry(OnnxNodeProto node, Dictionary<string, OnnxValue> initializers)
     {
         if (!IsPlain2dConv(node) || node.Attributes.TryGetValue("group", out var group) && group.Int != 1 || node.Inputs.Count < 2
-            || !initializers.TryGetValue(node.Inputs[1], out var weight) || weight.Dims is not [>= 16, _, var kh, var kw]
+            || !initializers.TryGetValue(node.Inputs[1], out var weight) || weight.Dims is not [> 0, _, var kh, var kw]
             || node.Attributes.TryGetValue("auto_pad", out var autoPad) && autoPad.String is not ("NOTSET" or "VALID")) return null;
         long[] strides = Pair(node, "strides"), dilations = Pair(node, "dilations");
         long[] pads = node.Attributes.TryGetValue("pads", out var p) ? p.Ints.ToArray() : [0, 0, 0, 0];

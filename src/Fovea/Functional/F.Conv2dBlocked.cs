@@ -9,9 +9,9 @@ public static partial class F
     /// ([N, ⌈C / 16⌉, H, W, 16], <see cref="ChannelBlocks"/>), as an imported graph keeps its activations between such
     /// convs: <paramref name="blockedInput"/> says x is (then x's shape is the blocks', its channels the weight's),
     /// <paramref name="blockedOutput"/> that y is to be. The same bits as the op on planes, only laid out otherwise.
-    /// Null where that kernel does not run the geometry (groups, fewer than 16 output channels, no AVX-512) or the
-    /// epilogue (a clip with a ReLU or with a pool; a residual, other than of the output's shape in planes, without a
-    /// pool), and the caller converts and runs the op on planes.
+    /// Null where that kernel does not run the geometry (groups, fewer than 16 output channels on a map of 16 pixels or
+    /// more, no AVX-512) or the epilogue (a clip with a ReLU or with a pool; a residual, other than of the output's shape
+    /// in planes, without a pool), and the caller converts and runs the op on planes.
     /// </summary>
     internal static Tensor? TryConv2dBlocked(Tensor x, bool blockedInput, Tensor weight, Tensor? bias, (int Height, int Width) stride, Padding2d padding,
         (int Height, int Width) dilation, ConvEpilogue epilogue, bool blockedOutput)

@@ -13,10 +13,12 @@ namespace Fovea.Tests.Onnx.Import;
 public class ChannelBlockGraphTests
 {
     /// <summary>
-    /// SqueezeNet-like: a strided stem with its ReLU and 3×3 stride-2 pool, a 1×1 squeeze, a 3×3 expand, then a 1×1 conv
-    /// of 24 channels whose output is the graph's, and beside it a Relu that reads the expand too when <paramref name="sideReader"/>.
+    /// SqueezeNet-like on <paramref name="size"/>² inputs: a strided stem with its ReLU and 3×3 stride-2 pool, a 1×1
+    /// squeeze, a 3×3 expand, then a 1×1 classifier of 10 channels whose output is the graph's, and beside it a Relu that
+    /// reads the expand too when <paramref name="sideReader"/>. Inputs of 11×11 leave 2×2 maps after the pool, where the
+    /// classifier's 10 channels run on the channel-vectorised kernel too, and read the expand's blocks.
     /// </summary>
-    private static byte[] Chain(bool sideReader)
+    private static byte[] Chain(bool sideReader, int size = 23)
     {
         var rng = new Rng(41);
         var g = new OnnxGraph(13);
@@ -31,10 +33,11 @@ public class ChannelBlockGraphTests
         }
         string stem = g.Node("MaxPool", [Conv("x", 32, 3, 3, 2, 0, true)], new OnnxAttribute("kernel_shape", Ints: [3, 3]), new OnnxAttribute("strides", Ints: [2, 2]));
         string expand = Conv(Conv(stem, 16, 32, 1, 1, 0, true), 64, 16, 3, 1, 1, true);
-        string last = Conv(expand, 24, 64, 1, 1, 0, false);
+        string last = Conv(expand, 10, 64, 1, 1, 0, false);
         string output = sideReader ? g.Node("Add", [last, g.Node("ReduceMean", [g.Node("Relu", [expand])], new OnnxAttribute("axes", Ints: [1]), new OnnxAttribute("keepdims", Int: 1))]) : last;
         g.NamedNode("y", "Identity", [output]);
-        return g.ToModel("x", [1, 3, 23, 23], "y", [1, 24, 5, 5]);
+        int pooled = ((size - 3) / 2 + 1 - 3) / 2 + 1;
+        return g.ToModel("x", [1, 3, size, size], "y", [1, 10, pooled, pooled]);
     }
 
     [Theory]
@@ -54,13 +57,14 @@ public class ChannelBlockGraphTests
     }
 
     [Theory]
-    [InlineData(32)]
-    [InlineData(1)]
-    [InlineData(3)]
-    public void AGraphWithBlockedEdgesGivesTheOpsBitsRunApart(int batch)
+    [InlineData(32, 23)]
+    [InlineData(1, 23)]
+    [InlineData(3, 23)]
+    [InlineData(32, 11)]  // 2×2 maps: the expand runs a position at a time, skipping its windows' padding; the classifier reads blocks
+    public void AGraphWithBlockedEdgesGivesTheOpsBitsRunApart(int batch, int size)
     {
-        var rewritten = OnnxModel.Load(Chain(false));
-        using var x = Tensor.Normal(new TensorShape(batch, 3, 23, 23), 0f, 1f, new Rng(42));
+        var rewritten = OnnxModel.Load(Chain(false, size));
+        using var x = Tensor.Normal(new TensorShape(batch, 3, size, size), 0f, 1f, new Rng(42));
         using var _ = Autograd.NoGrad();
         using var actual = rewritten.Forward(x);
         using var expected = OpByOp(x);
@@ -80,7 +84,7 @@ public class ChannelBlockGraphTests
         using var stem = Conv(x, 32, 3, 3, 2, 0, new ConvEpilogue(true, false, Pool: new MaxPoolWindow((3, 3), (2, 2), (0, 0), (0, 0), false)));
         using var squeeze = Conv(stem, 16, 32, 1, 1, 0, new ConvEpilogue(true, false));
         using var expand = Conv(squeeze, 64, 16, 3, 1, 1, new ConvEpilogue(true, false));
-        return Conv(expand, 24, 64, 1, 1, 0, new ConvEpilogue(false, false));
+        return Conv(expand, 10, 64, 1, 1, 0, new ConvEpilogue(false, false));
     }
 
     [Fact]
