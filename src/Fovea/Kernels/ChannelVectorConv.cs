@@ -243,13 +243,14 @@ internal static unsafe class ChannelVectorConv
         // Tiny maps run several images per pass over the weights, so that each weight loaded serves enough pixels.
         int images = ImagesPerGroup(g, packed.Vectors, mapPixels), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
-        // Several images of a tiny padded map, stored to channel blocks, are computed a position at a time (the same pixel
+        // Several images of a tiny padded map, stored to channel blocks or pixel-major for a fused pool (whose windows then
+        // read them image by image), are computed a position at a time (the same pixel
         // of each image of the group), positions of one kernel window together (Packed.Positions), so that a tile's
         // windows reach the same taps inside the input and skip the same ones in the padding: on 2×2 maps a 3×3 window
         // has 4 of its 9 taps inside (SqueezeNet-style's merged 64 → 512 Fire module at batch 32: 150 → 95 µs on two
         // threads; 32 → 256 on 5×5 maps 229 → 211). A single image's tiles, 4 or 8 pixels of one window at most, were
         // slower so (11×11 maps: the edges' weights came from L2 for a few tiles each).
-        bool positionMajor = images > 1 && packed.HasEdges && blockedOutput && !pool && windows is null;
+        bool positionMajor = images > 1 && packed.HasEdges && !pool && (blockedOutput || windows is not null);
         bool uneven = Uneven(groups, packed);
         int bands = Bands(g, packed, mapPixels, windows);
         int pixelMajorLength = windows is null ? 0 : (images * g.OutPixels + outPlane) * 16 * packed.Vectors;
@@ -316,7 +317,9 @@ internal static unsafe class ChannelVectorConv
                         ReplicateBias(bias, g.OutChannels, block, packed.Vectors, biasTile);
                         var run = new Tiles(g, layout, packed, block, blockedInput, sums, biasTile, input,
                             ys + first * outImage, block * 16 * packed.Vectors, groupPixels, low, high, normStride == 0 ? null : nt, normStride, pool,
-                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor, blockedOutput, positionMajor ? count : 0);
+                            rs == null ? null : rs + (long)first * g.OutChannels * outPlane, pixelMajor, blockedOutput,
+                            // A last group of one image runs row-major: a fused pool then computes the rows it reads as it goes.
+                            positionMajor && count > 1 ? count : 0);
                         if (windows is { } w)
                             RunPooled(run, g, w, packed.Vectors, count, pooledRows, firstPixel, pixelMajor, pixelMajor + (long)images * g.OutPixels * 16 * packed.Vectors,
                                 ys + first * outImage + (long)block * 16 * packed.Vectors * outPlane, outImage, blockedOutput,
@@ -709,7 +712,8 @@ internal static unsafe class ChannelVectorConv
         /// <summary>
         /// <see cref="WalkImages"/> a position at a time (<see cref="_positionMajorImages"/>, in the order of
         /// <see cref="Packed.Positions"/>), and each tile's kernel window (<see cref="Packed.WindowKey"/>): the bounds of its
-        /// pixels' windows inside the input. Only channel blocks are stored to, so a place is always in the blocks.
+        /// pixels' windows inside the input. Only channel blocks and a fused pool's pixel-major outputs are stored to, each
+        /// pixel in its image's place.
         /// </summary>
         private void WalkPositions(int vectors, int first, int end, bool direct, int* originOffsets, int* outputOffsets, int* windowKeys)
         {
@@ -727,7 +731,8 @@ internal static unsafe class ChannelVectorConv
                     if (q + r < _groupPixels)
                     {
                         origin = _layout.Origin(image, row, column);
-                        if (direct) output = (int)ChannelBlocks.Offset(image, _firstChannel, position, _g.OutChannels, _g.OutPixels);
+                        if (direct) output = _pixelMajor != null ? (image * _g.OutPixels + position) * vectors * ChannelBlocks.Lanes
+                            : (int)ChannelBlocks.Offset(image, _firstChannel, position, _g.OutChannels, _g.OutPixels);
                         (rowWindow, columnWindow) = (_packed.RowWindows[row], _packed.ColumnWindows[column]);
                         if (++image == count && ++step < _g.OutPixels)
                         {
@@ -1024,9 +1029,10 @@ internal static unsafe class ChannelVectorConv
             var (mean, scale, shift) = _norm is null ? default : NormAt(lane0);
             for (int k = 0; k < 4 && pixel + k < _groupPixels; k++)
             {
+                var (image, inPlane) = Place(pixel + k);
                 var v = Vector512.Load(four + 16 * k);
                 if (_norm is not null) v = (v - mean) * scale + shift;
-                V512.Clamp(v, _low, _high).Store(_pixelMajor + (long)(pixel + k) * 16 * vectors + lane0);
+                V512.Clamp(v, _low, _high).Store(_pixelMajor + ((long)image * _g.OutPixels + inPlane) * 16 * vectors + lane0);
             }
         }
 

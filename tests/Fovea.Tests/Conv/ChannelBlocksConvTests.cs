@@ -57,6 +57,9 @@ public class ChannelBlocksConvTests
         { 15, 16, 64, 3, 5, 1, 2, 1, "clip", 0 },          // a 5×5 kernel on 3×3 maps: windows of 3, 4 and 5 taps a side
         { 6, 24, 40, 4, 3, 2, 1, 1, "norm", 0 },           // strided; 40 outputs (a partial block, stored through the scratch) after a batch norm
         { 16, 16, 32, 3, 3, 1, 2, 2, "relu", 0 },          // dilated: the window's middle tap alone inside on some sides
+        { 9, 32, 256, 5, 3, 1, 1, 1, "pool3", 0 },         // SqueezeNet-style's 5×5 Fire module and its pool: 4 images a group, then 1
+        { 6, 16, 48, 5, 3, 1, 1, 1, "pool3", 0 },          // tiles of 8 pixels across two positions, pooled
+        { 8, 8, 80, 4, 3, 1, 1, 1, "pool3norm", 0 },       // a batch norm before the pool: stored pixel-major through the scratch
     };
 
     [Theory]
@@ -79,12 +82,20 @@ public class ChannelBlocksConvTests
             "relu" => new ConvEpilogue(true, false),
             "norm" => new ConvEpilogue(false, false, norm),
             "pool3" => new ConvEpilogue(true, false, Pool: new MaxPoolWindow((3, 3), (2, 2), (0, 0), (0, 0), false)),
+            "pool3norm" => new ConvEpilogue(true, false, norm, Pool: new MaxPoolWindow((3, 3), (2, 2), (0, 0), (0, 0), false)),
             "pool2norm" => new ConvEpilogue(true, true, norm),
             "clip" => new ConvEpilogue(false, false, Clip: (0f, 6f)),
             "merged" => new ConvEpilogue(true, false, MergedBranches: true),
             _ => new ConvEpilogue(false, false),
         };
         using var expected = OnPlanes(x, weight, bias, stride, padding, dilation, fused);
+        if (fused.Pool is not null)
+        {
+            // The fused pool on planes runs a position at a time too: it must give the conv's, then the separate pool's, bits.
+            using var conv = OnPlanes(x, weight, bias, stride, padding, dilation, fused with { Pool = null });
+            using var pooled = F.MaxPool2d(conv, 3, 2);
+            Assert.Equal(pooled.ToArray(), expected.ToArray());
+        }
         using var blockedX = F.ToChannelBlocks(x);
         foreach (var (blockedInput, blockedOutput) in new[] { (true, false), (false, true), (true, true) })
         {
