@@ -436,17 +436,22 @@ internal static unsafe class ChannelVectorConv
     /// <summary>Windows of a 2×2 stride-2 max pool over the output map (a last odd row or column is dropped).</summary>
     private static int PoolWindows(ConvGeometry g) => g.OutHeight / 2 * (g.OutWidth / 2);
 
-    /// <summary>The block's bias (zeros past O, or without one) as a tile's starting sums: the block's channels for each of the tile's pixels.</summary>
+    /// <summary>
+    /// The block's bias (zeros past O, or without one) as a tile's starting sums: the block's channels for each of the
+    /// tile's pixels, a vector at a time (one float at a time, it was a fifth of a conv's own cost on a 1×1 map at batch 1).
+    /// </summary>
     private static void ReplicateBias(float[]? bias, int outChannels, int block, int vectors, float* tile)
     {
         int pixels = PixelsPerTile(vectors), width = 16 * vectors;
         for (int v = 0; v < vectors; v++)
-            for (int l = 0; l < 16; l++)
-            {
-                int o = block * width + 16 * v + l;
-                float value = bias is not null && o < outChannels ? bias[o] : 0f;
-                for (int r = 0; r < pixels; r++) tile[(v * pixels + r) * 16 + l] = value;
-            }
+        {
+            int o = block * width + 16 * v;
+            var lanes = Vector512<float>.Zero;
+            if (bias is not null && o < outChannels)
+                fixed (float* b = bias)
+                    lanes = Avx512F.MaskLoad(b + o, Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(outChannels - o)).AsSingle(), Vector512<float>.Zero);
+            for (int r = 0; r < pixels; r++) lanes.Store(tile + (v * pixels + r) * 16);
+        }
     }
 
     /// <summary>
