@@ -80,7 +80,9 @@ internal static unsafe class ChannelVectorConv
     /// whose first channels are a 1×1 conv's, zero but for the centre (two branches merged, as SqueezeNet's expand
     /// convs once their Concat is folded in, see InferenceRewrite), then costs its blocks of 1×1 channels a ninth. A tap
     /// skipped reads nothing, as the 1×1 conv itself would not (an infinite input there no longer turns 0·x into NaN).
-    /// Immutable once built, so it can be kept per weight tensor (see ConvPlans).
+    /// The whole kernel's taps are <see cref="Full"/>; the taps of a window cut by the padding (<see cref="Window"/>) are
+    /// packed when first asked for, and kept. Otherwise immutable once built, so it can be kept per weight tensor (see
+    /// ConvPlans) and used by several threads at once.
     /// </summary>
     public sealed class Packed
     {
@@ -586,8 +588,9 @@ internal static unsafe class ChannelVectorConv
     }
 
     /// <summary>
-    /// The tiles of one image and one block of output channels: R consecutive output pixels (row-major, so a tile may
-    /// span rows), each read through its own window origin. The taps are walked in blocks whose packed weights
+    /// The tiles of one image group and one block of output channels: R consecutive output pixels (row-major, so a tile may
+    /// span rows; or a position at a time across the group's images, see <see cref="_positionMajorImages"/>), each read
+    /// through its own window origin, each tile running its kernel window's taps. The taps are walked in blocks whose packed weights
     /// fit L1 (<see cref="TapsPerBlock"/>), every tile of the rows through one block before the next, each tile's
     /// running sums kept in scratch between blocks: run tile by tile over all taps, the weights of a wide layer
     /// (64 channels × 576 taps, 147 KB) streamed from L2 for every tile.
@@ -634,8 +637,9 @@ internal static unsafe class ChannelVectorConv
 
         /// <summary>
         /// Output pixels [<paramref name="first"/>, <paramref name="end"/>) of this block, numbered image after image of the
-        /// group, row-major within each, a tile at a time. <paramref name="originOffsets"/> has room for twice the pixels: each
-        /// pixel's window origin, and where the tiles store directly (<see cref="Direct"/>), its place in the output after them.
+        /// group, row-major within each (or a position at a time), a tile at a time. <paramref name="originOffsets"/> has room
+        /// for twice the pixels and a tile's more: each pixel's window origin, where the tiles store directly
+        /// (<see cref="Direct"/>) its place in the output, and each tile's kernel window (<see cref="Packed.WindowKey"/>).
         /// </summary>
         public void Run(int vectors, int first, int end, int* originOffsets)
         {
