@@ -246,10 +246,9 @@ internal static unsafe class ChannelVectorConv
         int images = ImagesPerGroup(g, packed.Vectors, mapPixels), groups = (g.Batch + images - 1) / images, items = groups * packed.Blocks;
         int pixels = PixelsPerTile(packed.Vectors), tiles = (images * mapPixels + pixels - 1) / pixels;
         // Several images of a tiny padded map, stored to channel blocks or pixel-major for a fused pool (whose windows then
-        // read them image by image), are computed a position at a time (the same pixel
-        // of each image of the group), positions of one kernel window together (Packed.Positions), so that a tile's
-        // windows reach the same taps inside the input and skip the same ones in the padding: on 2×2 maps a 3×3 window
-        // has 4 of its 9 taps inside (SqueezeNet-style's merged 64 → 512 Fire module at batch 32: 150 → 95 µs on two
+        // read them image by image), are computed a position at a time (the same pixel of each image of the group),
+        // positions of one kernel window together (Packed.Positions), so that a tile's windows reach the same taps inside
+        // the input and skip the same ones in the padding: on 2×2 maps a 3×3 window has 4 of its 9 taps inside (SqueezeNet-style's merged 64 → 512 Fire module at batch 32: 150 → 95 µs on two
         // threads; 32 → 256 on 5×5 maps 229 → 211). A single image's tiles, 4 or 8 pixels of one window at most, were
         // slower so (11×11 maps: the edges' weights came from L2 for a few tiles each).
         bool positionMajor = images > 1 && packed.HasEdges && !pool && (blockedOutput || windows is not null);
@@ -649,9 +648,13 @@ internal static unsafe class ChannelVectorConv
             // Every tile's window origins, walked once rather than found once per block of taps (two divisions a pixel
             // were a tenth of a 64-channel 14×14 conv), and the kernel window its pixels read inside the input. A tile's
             // pixels may span rows and images (a 2×2 map is one tile of 4); past the group's end they repeat its last pixel.
-            if (_pool) PoolWindowOrigins(pixels, first, first + tiles * pixels, originOffsets, windowKeys);
-            else if (_positionMajorImages > 0) WalkPositions(vectors, first, end, direct, originOffsets, outputOffsets, windowKeys);
-            else WalkImages(vectors, first, end, direct, originOffsets, outputOffsets, windowKeys);
+            if (_positionMajorImages > 0) WalkPositions(vectors, first, end, direct, originOffsets, outputOffsets, windowKeys);
+            else
+            {
+                if (_pool) PoolWindowOrigins(first, first + tiles * pixels, originOffsets);
+                else WalkImages(vectors, first, end, direct, originOffsets, outputOffsets);
+                new Span<int>(windowKeys, tiles).Fill(_packed.FullWindow);
+            }
             float** origins = stackalloc float*[8];
             float** outputs = stackalloc float*[8];
             for (int t0 = 0; t0 < _packed.LiveTaps[_block]; t0 += block)
@@ -693,10 +696,9 @@ internal static unsafe class ChannelVectorConv
 
         /// <summary>
         /// Pixels [<paramref name="first"/>, <paramref name="end"/>) of the group, image after image, in tiles: each one's
-        /// window origin and its place in the output where tiles store directly (<see cref="Direct"/>); every tile runs the
-        /// whole kernel.
+        /// window origin and its place in the output where tiles store directly (<see cref="Direct"/>).
         /// </summary>
-        private void WalkImages(int vectors, int first, int end, bool direct, int* originOffsets, int* outputOffsets, int* windowKeys)
+        private void WalkImages(int vectors, int first, int end, bool direct, int* originOffsets, int* outputOffsets)
         {
             int pixels = PixelsPerTile(vectors);
             int image = first / _g.OutPixels, row = first % _g.OutPixels / _g.OutWidth, column = first % _g.OutWidth, origin = 0, output = 0;
@@ -715,7 +717,6 @@ internal static unsafe class ChannelVectorConv
                     originOffsets[i] = origin;
                     outputOffsets[i] = output;
                 }
-            new Span<int>(windowKeys, (end - first + pixels - 1) / pixels).Fill(_packed.FullWindow);
         }
 
         /// <summary>
@@ -764,7 +765,7 @@ internal static unsafe class ChannelVectorConv
         /// last window) they repeat its last pixel, as without a pool. The windows are stepped, not divided out: three
         /// divisions a pixel were 4 % of cnn-bn's time at batch 1.
         /// </summary>
-        private void PoolWindowOrigins(int pixels, int first, int end, int* originOffsets, int* windowKeys)
+        private void PoolWindowOrigins(int first, int end, int* originOffsets)
         {
             int windowsWide = _g.OutWidth / 2, windowsHigh = _g.OutHeight / 2, windows = windowsWide * windowsHigh;
             int at = Math.Min(first, _groupPixels - 1), window = at / 4, corner = at % 4, image = window / windows;
@@ -780,7 +781,6 @@ internal static unsafe class ChannelVectorConv
                 }
                 originOffsets[i] = origin;
             }
-            new Span<int>(windowKeys, (end - first) / pixels).Fill(_packed.FullWindow);
         }
 
         // One method per tile shape, each a single loop with no branches and no call while its accumulators live:

@@ -1,8 +1,8 @@
 namespace Fovea.Kernels;
 
 /// <summary>
-/// The taps a <see cref="ChannelVectorConv"/> tile runs, for the tiles whose pixels' windows lie within kernel rows
-/// [<see cref="Rows"/>) and columns [<see cref="Columns"/>) of the input (the rest fall in the zero padding): for each
+/// The taps a <see cref="ChannelVectorConv"/> tile runs, for the tiles whose pixels' windows lie within one range of
+/// kernel rows and one of kernel columns inside the input (the rest fall in the zero padding): for each
 /// block of 16·V output channels, its live taps in order (those where some of its weights are not zero), their packed
 /// weights ([tap][16·V], zero beyond O) and their offsets from a pixel's window origin. Taps outside the window would
 /// only add w·0 to the sums, so leaving them out changes no sum (but for the sign of a zero, and w·0 = NaN for an
@@ -18,8 +18,6 @@ internal sealed unsafe class ChannelVectorTaps
     public ChannelVectorTaps(ConvGeometry g, ReadOnlySpan<float> weight, int vectors, int[] offsets, int[] blockedOffsets,
         (int First, int End) rows, (int First, int End) columns, ChannelVectorTaps? full)
     {
-        Rows = rows;
-        Columns = columns;
         int width = 16 * vectors, taps = g.WindowLength, kernel = g.KernelHeight * g.KernelWidth;
         int blocks = (g.OutChannels + width - 1) / width;
         var kept = new List<int>[blocks];
@@ -80,11 +78,6 @@ internal sealed unsafe class ChannelVectorTaps
                 (_weights[block], _offsets[block], _blockedOffsets[block]) = ((nint)(w + _skew + (long)Start[block] * width), (nint)(o + Start[block]), (nint)(b + Start[block]));
         }
     }
-
-    /// <summary>The kernel rows and columns these taps cover.</summary>
-    public (int First, int End) Rows { get; }
-
-    public (int First, int End) Columns { get; }
 
     /// <summary>Where each block's own taps start, in taps (a block shared with the whole kernel's has none here).</summary>
     private int[] Start { get; }
